@@ -1,0 +1,63 @@
+//! `berth`: Berth's command line, over the same core as the desktop app.
+
+mod inspect_cmd;
+mod sif_cmd;
+mod siftool_text;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "Manage Apptainer/Singularity SIF images and container libraries"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read and edit SIF files (the same commands, options and output as siftool).
+    #[command(subcommand)]
+    Sif(sif_cmd::SifCommand),
+    /// Show the metadata of a container (labels by default), like `apptainer inspect`.
+    Inspect(inspect_cmd::InspectArgs),
+    /// Developer tasks.
+    #[command(subcommand, hide = true)]
+    Dev(DevCommand),
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Regenerate the UI's TypeScript bindings into DIR.
+    Bindings { dir: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sif(cmd) => sif_cmd::run(cmd),
+        Command::Inspect(args) => inspect_cmd::run(&args),
+        Command::Dev(DevCommand::Bindings { dir }) => berth_core::bindings::write_all(&dir)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`berth sif dump … | head`) is not an error worth a message.
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(std::io::stderr(), "Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

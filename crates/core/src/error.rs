@@ -1,0 +1,161 @@
+//! The core's error type and its stable, UI-facing form.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use ts_rs::TS;
+
+/// What can go wrong in the core. Each variant maps to one stable [`ApiError::code`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SIF library refused the file (bad magic, truncated, out-of-bounds objects...).
+    #[error("{path}: {source}")]
+    Sif {
+        /// The image that could not be read.
+        path: PathBuf,
+        /// What the SIF reader found.
+        #[source]
+        source: berth_sif::Error,
+    },
+    /// The primary partition's SquashFS could not be read.
+    #[error("{path}: cannot read the container file system: {reason}")]
+    Squashfs {
+        /// The image whose partition failed.
+        path: PathBuf,
+        /// What the SquashFS reader said.
+        reason: String,
+    },
+    /// The image has a primary partition that is not SquashFS, so its metadata cannot be read.
+    #[error("{path}: the primary partition is {fs_type}, not SquashFS")]
+    UnsupportedPartition {
+        /// The image.
+        path: PathBuf,
+        /// The partition's file-system type name.
+        fs_type: String,
+    },
+    /// A file-system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A state file of Berth's own could not be parsed; it is left untouched.
+    #[error("{path}: not a valid Berth state file: {reason}")]
+    StateFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
+    /// No usable configuration directory could be found for this user.
+    #[error("no configuration directory: set HOME or BERTH_CONFIG_DIR")]
+    NoConfigDir,
+}
+
+/// Result with the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a SIF error with the image it concerns; plain I/O errors stay I/O errors so that
+    /// "file not found" is not reported as a corrupt image.
+    pub fn sif(path: impl Into<PathBuf>, source: berth_sif::Error) -> Self {
+        match source {
+            berth_sif::Error::Io(e) => Self::Io {
+                path: path.into(),
+                source: e,
+            },
+            source => Self::Sif {
+                path: path.into(),
+                source,
+            },
+        }
+    }
+
+    /// The stable code the UI branches on.
+    pub fn code(&self) -> &'static str {
+        use berth_sif::Error as S;
+        match self {
+            Error::Sif { source, .. } => match source {
+                S::BadMagic => "sif.bad_magic",
+                S::BadVersion { .. } => "sif.bad_version",
+                S::NoPrimaryPartition => "sif.no_primary_partition",
+                S::ObjectNotFound { .. } => "sif.object_not_found",
+                _ => "sif.corrupt",
+            },
+            Error::Squashfs { .. } => "squashfs.corrupt",
+            Error::UnsupportedPartition { .. } => "sif.unsupported_partition",
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => "io.not_found",
+                std::io::ErrorKind::PermissionDenied => "io.permission_denied",
+                _ => "io.failed",
+            },
+            Error::StateFile { .. } => "state.corrupt",
+            Error::NoConfigDir => "state.no_config_dir",
+        }
+    }
+
+    /// What a person can do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self.code() {
+            "sif.bad_magic" => "This is not a SIF image. Check that you picked the right file.",
+            "sif.bad_version" => "This SIF version is not supported. Rebuild the image with a current Apptainer.",
+            "sif.corrupt" => "The file is damaged or incomplete (for example an interrupted download). Pull or copy it again.",
+            "sif.no_primary_partition" => "The image has no root file system, so there is nothing to run or inspect.",
+            "sif.object_not_found" => "List the objects to see which IDs exist.",
+            "squashfs.corrupt" => "The image's file system is damaged. Pull or build the image again.",
+            "sif.unsupported_partition" => "Only SquashFS root file systems can be inspected.",
+            "io.not_found" => "The file was moved or deleted. Add it again from its new place.",
+            "io.permission_denied" => "Berth may not read this file. Check its permissions.",
+            "state.corrupt" => "Berth left the file as it is. Move it away to start afresh.",
+            "state.no_config_dir" => "Set HOME or BERTH_CONFIG_DIR.",
+            _ => return None,
+        })
+    }
+}
+
+/// An error as the UI sees it: `code` is stable and matched on; `message` says what
+/// happened; `hint` what to try.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+pub struct ApiError {
+    /// Stable machine-readable code, e.g. `sif.corrupt`.
+    pub code: String,
+    /// What happened, in words.
+    pub message: String,
+    /// What to do next, when there is something to do.
+    pub hint: Option<String>,
+}
+
+impl From<&Error> for ApiError {
+    fn from(e: &Error) -> Self {
+        ApiError {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+            hint: e.hint().map(str::to_owned),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError::from(&e)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

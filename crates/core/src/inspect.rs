@@ -1,0 +1,139 @@
+//! Everything Berth shows about one image: header, objects, container metadata.
+
+use std::path::Path;
+
+use berth_sif::{DataType, Descriptor, FsType, Header, Image, Link, ZERO_TIME};
+
+use crate::model::{ExtraField, HeaderView, ImageDetails, LinkView, ObjectView};
+use crate::{container, ApiError, Error, Result};
+
+/// Reads an image's header, objects and (from the primary partition) container metadata.
+/// A damaged file system still gives the header and objects, with `container_error` set.
+pub fn inspect(path: &Path) -> Result<ImageDetails> {
+    let mut image = Image::open(path).map_err(|e| Error::sif(path, e))?;
+    let size = image.file_len();
+    let header = header_view(image.header());
+    let objects = image.descriptors().iter().map(object_view).collect();
+    let signature_count = image
+        .descriptors()
+        .iter()
+        .filter(|d| d.data_type == DataType::Signature)
+        .count();
+    let (container, container_error) = match container_metadata(&mut image, path) {
+        Ok(meta) => (Some(meta), None),
+        Err(e) => (None, Some(ApiError::from(e))),
+    };
+    Ok(ImageDetails {
+        path: path.display().to_string(),
+        size,
+        header,
+        objects,
+        signature_count: u32::try_from(signature_count).unwrap_or(u32::MAX),
+        container,
+        container_error,
+    })
+}
+
+/// Container metadata (`/.singularity.d`) of an opened image's primary partition.
+pub fn container_metadata<R: std::io::Read + std::io::Seek + Send>(
+    image: &mut Image<R>,
+    path: &Path,
+) -> Result<crate::model::ContainerMetadata> {
+    let primary = image.primary_partition().map_err(|e| Error::sif(path, e))?;
+    let id = primary.id;
+    let meta = primary.partition().map_err(|e| Error::sif(path, e))?;
+    if meta.fs != FsType::Squashfs {
+        return Err(Error::UnsupportedPartition {
+            path: path.to_path_buf(),
+            fs_type: meta.fs.to_string(),
+        });
+    }
+    let reader = image.object_reader(id).map_err(|e| Error::sif(path, e))?;
+    container::read_metadata(reader).map_err(|reason| Error::Squashfs {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+fn non_zero_time(t: i64) -> Option<i64> {
+    (t != ZERO_TIME).then_some(t)
+}
+
+/// The header as shown to a person.
+pub fn header_view(h: &Header) -> HeaderView {
+    HeaderView {
+        launch_script: (!h.launch_script.is_empty())
+            .then(|| String::from_utf8_lossy(&h.launch_script).into_owned()),
+        version: h.version.clone(),
+        arch: (h.arch.go_name() != "unknown").then(|| h.arch.go_name().to_owned()),
+        id: (!h.is_nil_id()).then(|| h.id_string()),
+        created_at: non_zero_time(h.created_at),
+        modified_at: non_zero_time(h.modified_at),
+        descriptors_free: h.descriptors_free,
+        descriptors_total: h.descriptors_total,
+        descriptors_offset: h.descriptors_offset,
+        descriptors_size: h.descriptors_size,
+        data_offset: h.data_offset,
+        data_size: h.data_size,
+    }
+}
+
+/// One object as shown to a person.
+pub fn object_view(d: &Descriptor) -> ObjectView {
+    ObjectView {
+        id: d.id,
+        data_type: d.data_type.siftool_name().to_owned(),
+        group: (d.group_id != 0).then_some(d.group_id),
+        link: match d.link {
+            Link::None => None,
+            Link::Object(id) => Some(LinkView { id, group: false }),
+            Link::Group(id) => Some(LinkView { id, group: true }),
+        },
+        offset: d.offset,
+        size: d.size,
+        name: d.name.clone(),
+        primary: d.is_primary_partition(),
+        extras: extra_fields(d).unwrap_or_else(|e| {
+            vec![ExtraField {
+                label: "Error".into(),
+                value: e.to_string(),
+            }]
+        }),
+    }
+}
+
+/// The type-specific metadata of an object, labelled as `siftool info` labels it.
+pub fn extra_fields(d: &Descriptor) -> std::result::Result<Vec<ExtraField>, berth_sif::Error> {
+    let f = |label: &str, value: String| ExtraField {
+        label: label.to_owned(),
+        value,
+    };
+    Ok(match d.data_type {
+        DataType::Partition => {
+            let p = d.partition()?;
+            vec![
+                f("Filesystem Type", p.fs.to_string()),
+                f("Partition Type", p.part.to_string()),
+                f("Architecture", p.arch.go_name().to_owned()),
+            ]
+        }
+        DataType::Signature => {
+            let s = d.signature()?;
+            let mut v = vec![f("Hash Type", s.hash.to_string())];
+            if let Some(fp) = s.fingerprint {
+                v.push(f("Entity", fp.iter().map(|b| format!("{b:02X}")).collect()));
+            }
+            v
+        }
+        DataType::CryptoMessage => {
+            let c = d.crypto_message()?;
+            vec![
+                f("Format Type", c.format.to_string()),
+                f("Message Type", c.message.to_string()),
+            ]
+        }
+        DataType::Sbom => vec![f("Format", d.sbom()?.to_string())],
+        DataType::OciRootIndex | DataType::OciBlob => vec![f("Digest", d.oci_digest()?)],
+        _ => Vec::new(),
+    })
+}

@@ -1,0 +1,19 @@
+//! berth-core: the application behind both the desktop app and the `berth` command line.
+//!
+//! It never prints and knows nothing of Tauri: it returns values and typed errors, and
+//! turns errors into [`ApiError`] (a stable `code`, a message and a hint) for the UI.
+
+pub mod atomic_file;
+pub mod bindings;
+pub mod catalog;
+pub mod container;
+pub mod dirs;
+pub mod error;
+pub mod inspect;
+pub mod model;
+pub mod settings;
+
+pub use catalog::LocalImages;
+pub use dirs::AppDirs;
+pub use error::{ApiError, Error, Result};
+pub use settings::SettingsStore;

@@ -1,0 +1,217 @@
+//! The values that cross to the UI. TypeScript twins are generated into
+//! `ui/src/lib/bindings` by [`crate::bindings`]; change a type here and regenerate.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::ApiError;
+
+/// How an image came into the local list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageSource {
+    /// Added by the user (drop, picker, path).
+    Added,
+    /// Found in a watched folder.
+    Watched,
+}
+
+/// One SIF file in the local list, as cheap to compute as a header read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalImage {
+    /// Absolute path.
+    pub path: String,
+    /// File name.
+    pub name: String,
+    /// File size in bytes.
+    pub size: u64,
+    /// Primary architecture (Go name), when the image has one.
+    pub arch: Option<String>,
+    /// Whether the image carries at least one signature object.
+    pub signed: bool,
+    /// Last modification of the file, Unix seconds.
+    pub modified: Option<i64>,
+    /// Where the entry came from.
+    pub source: ImageSource,
+    /// Why the file cannot be read as a SIF image, if it cannot.
+    pub error: Option<ApiError>,
+}
+
+/// A folder whose `*.sif` files are listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchedFolder {
+    /// Absolute path.
+    pub path: String,
+    /// How many SIF files it holds now.
+    pub image_count: u32,
+    /// Why it cannot be read, if it cannot.
+    pub error: Option<ApiError>,
+}
+
+/// The local image list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Catalog {
+    /// Images, added ones first then watched ones, each sorted by path.
+    pub images: Vec<LocalImage>,
+    /// Watched folders.
+    pub folders: Vec<WatchedFolder>,
+}
+
+/// The SIF global header, for display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderView {
+    /// Launch script, if any.
+    pub launch_script: Option<String>,
+    /// Format version ("01").
+    pub version: String,
+    /// Primary architecture, unless unknown.
+    pub arch: Option<String>,
+    /// Image UUID, unless nil.
+    pub id: Option<String>,
+    /// Creation time (Unix seconds), unless the zero time.
+    pub created_at: Option<i64>,
+    /// Modification time (Unix seconds), unless the zero time.
+    pub modified_at: Option<i64>,
+    /// Free descriptor slots.
+    pub descriptors_free: i64,
+    /// Descriptor capacity.
+    pub descriptors_total: i64,
+    /// Offset of the descriptor table.
+    pub descriptors_offset: i64,
+    /// Size of the descriptor table.
+    pub descriptors_size: i64,
+    /// Start of the data section.
+    pub data_offset: i64,
+    /// Size of the data section.
+    pub data_size: i64,
+}
+
+/// A link from one object to another object or to a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkView {
+    /// Object or group id.
+    pub id: u32,
+    /// True when `id` names a group.
+    pub group: bool,
+}
+
+/// One decoded field of an object's type-specific metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtraField {
+    /// Field name, as siftool prints it ("Filesystem Type", "Hash Type"...).
+    pub label: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// One data object of an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectView {
+    /// Object id.
+    pub id: u32,
+    /// Type name as siftool prints it.
+    pub data_type: String,
+    /// Group, if the object is in one.
+    pub group: Option<u32>,
+    /// Link, if any.
+    pub link: Option<LinkView>,
+    /// Offset in the file.
+    pub offset: i64,
+    /// Size in bytes.
+    pub size: i64,
+    /// Object name (may be empty).
+    pub name: String,
+    /// True for the primary system partition.
+    pub primary: bool,
+    /// Decoded type-specific metadata.
+    pub extras: Vec<ExtraField>,
+}
+
+/// A container label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Label {
+    /// Label key.
+    pub key: String,
+    /// Label value.
+    pub value: String,
+}
+
+/// An environment script of the container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvFile {
+    /// Path inside the container.
+    pub path: String,
+    /// Script text.
+    pub content: String,
+}
+
+/// What `apptainer inspect` shows, read from `/.singularity.d` of the primary partition.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerMetadata {
+    /// Labels, sorted by key.
+    pub labels: Vec<Label>,
+    /// Definition file the image was built from.
+    pub deffile: Option<String>,
+    /// Run script.
+    pub runscript: Option<String>,
+    /// Start script (instances).
+    pub startscript: Option<String>,
+    /// Test script.
+    pub test: Option<String>,
+    /// Help text.
+    pub helpfile: Option<String>,
+    /// Environment scripts, in the order `apptainer inspect --environment` shows them.
+    pub environment: Vec<EnvFile>,
+}
+
+/// Everything Berth shows about one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageDetails {
+    /// Absolute path.
+    pub path: String,
+    /// File size.
+    pub size: u64,
+    /// Global header.
+    pub header: HeaderView,
+    /// Used descriptors in slot order.
+    pub objects: Vec<ObjectView>,
+    /// Number of signature objects.
+    pub signature_count: u32,
+    /// Container metadata, when the primary partition could be read.
+    pub container: Option<ContainerMetadata>,
+    /// Why the container metadata could not be read.
+    pub container_error: Option<ApiError>,
+}
+
+/// Colour theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow the operating system.
+    #[default]
+    System,
+    /// Always light.
+    Light,
+    /// Always dark.
+    Dark,
+}
+
+/// User settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Colour theme.
+    #[serde(default)]
+    pub theme: Theme,
+}

@@ -1,0 +1,55 @@
+//! User settings, persisted as `settings.json` in the config directory.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use crate::model::{Settings, Theme};
+use crate::{atomic_file, AppDirs, Result};
+
+/// Reads and updates [`Settings`].
+#[derive(Debug)]
+pub struct SettingsStore {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl SettingsStore {
+    /// The store for these directories.
+    pub fn new(dirs: &AppDirs) -> Self {
+        Self {
+            path: dirs.config().join("settings.json"),
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Current settings (defaults when none were saved).
+    pub fn get(&self) -> Result<Settings> {
+        Ok(atomic_file::read_json(&self.path)?.unwrap_or_default())
+    }
+
+    /// Sets the theme and returns the new settings.
+    pub fn set_theme(&self, theme: Theme) -> Result<Settings> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut settings = self.get()?;
+        settings.theme = theme;
+        atomic_file::write_json(&self.path, &settings)?;
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn theme_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = AppDirs::at(dir.path().to_path_buf());
+        assert_eq!(
+            SettingsStore::new(&dirs).get().unwrap().theme,
+            Theme::System
+        );
+        SettingsStore::new(&dirs).set_theme(Theme::Dark).unwrap();
+        assert_eq!(SettingsStore::new(&dirs).get().unwrap().theme, Theme::Dark);
+    }
+}

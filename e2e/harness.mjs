@@ -1,0 +1,106 @@
+// Starts the real Berth app under Xvfb behind tauri-driver and hands out WebDriver sessions.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Builder, By, until } from "selenium-webdriver";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const testdata = process.env.BERTH_TESTDATA ?? path.resolve(here, "../../shared/testdata/sif");
+export const screenshotDir = process.env.BERTH_E2E_SCREENSHOTS ?? path.join(here, "screenshots");
+const app = process.env.BERTH_APP ?? path.resolve(here, "../target/debug/berth-app");
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, child, log) {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`tauri-driver exited early:\n${log()}`);
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => { s.end(); resolve(true); });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tauri-driver did not listen on ${port}:\n${log()}`);
+}
+
+/** An X server, a tauri-driver and a fresh Berth config directory for one test file. */
+export async function startDesktop() {
+  const xvfb = spawn("Xvfb", ["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const display = await new Promise((resolve, reject) => {
+    xvfb.stdout.once("data", (d) => resolve(`:${String(d).trim()}`));
+    xvfb.once("exit", (code) => reject(new Error(`Xvfb exited with ${code}`)));
+  });
+  const configDir = mkdtempSync(path.join(os.tmpdir(), "berth-e2e-config-"));
+  const port = await freePort();
+  const nativePort = await freePort();
+  let driverLog = "";
+  const driverProc = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+    env: { ...process.env, DISPLAY: display, BERTH_CONFIG_DIR: configDir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  driverProc.stdout.on("data", (d) => (driverLog += d));
+  driverProc.stderr.on("data", (d) => (driverLog += d));
+  await waitForPort(port, driverProc, () => driverLog);
+  mkdirSync(screenshotDir, { recursive: true });
+  console.log(`e2e: screenshots in ${screenshotDir}`);
+
+  return {
+    display,
+    configDir,
+    /** Launches the app and returns a WebDriver session on its window. */
+    async launch() {
+      const driver = await new Builder()
+        .usingServer(`http://127.0.0.1:${port}/`)
+        .withCapabilities({ browserName: "wry", "tauri:options": { application: app } })
+        .build();
+      await driver.wait(until.elementLocated(By.css("[data-testid=app-ready]")), 20000);
+      return driver;
+    },
+    /** Saves what the person would see: the X screen (reliable) and WebDriver's capture. */
+    async screenshot(driver, name) {
+      await new Promise((r) => setTimeout(r, 400));
+      const file = path.join(screenshotDir, `${name}.png`);
+      try {
+        execFileSync("import", ["-display", display, "-window", "root", file], { stdio: "ignore" });
+      } catch {
+        writeFileSync(file, await driver.takeScreenshot(), "base64");
+      }
+      return file;
+    },
+    async stop() {
+      driverProc.kill("SIGTERM");
+      xvfb.kill("SIGTERM");
+    },
+  };
+}
+
+/** Waits until `locator` matches and its text satisfies `predicate`; returns that text. */
+export async function waitForText(driver, locator, predicate, timeout = 15000) {
+  let last = "";
+  try {
+    await driver.wait(async () => {
+      const els = await driver.findElements(locator);
+      if (els.length === 0) return false;
+      last = (await Promise.all(els.map((e) => e.getText()))).join("\n");
+      return predicate(last);
+    }, timeout);
+  } catch (e) {
+    throw new Error(`text of ${locator} never matched; last seen:\n${last}\n(${e.message})`);
+  }
+  return last;
+}
