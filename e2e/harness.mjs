@@ -96,7 +96,8 @@ export async function waitForText(driver, locator, predicate, timeout = 15000) {
     await driver.wait(async () => {
       const els = await driver.findElements(locator);
       if (els.length === 0) return false;
-      last = (await Promise.all(els.map((e) => e.getText()))).join("\n");
+      // textContent, not getText(): WebKitWebDriver returns only part of a table row's text.
+      last = (await Promise.all(els.map((e) => e.getAttribute("textContent")))).join("\n");
       return predicate(last);
     }, timeout);
   } catch (e) {

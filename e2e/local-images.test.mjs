@@ -16,6 +16,9 @@ let driver;
 const byTestId = (id) => By.css(`[data-testid="${id}"]`);
 const rowFor = (file) => By.css(`[data-testid="image-row"][data-path$="${path.basename(file)}"]`);
 
+// WebKitWebDriver will not click a <tr> itself; a person clicks the name in it.
+const clickRow = async (file) => driver.findElement(By.css(`[data-testid="image-row"][data-path$="${path.basename(file)}"] td`)).click();
+
 async function addByPath(p) {
   const input = await driver.findElement(By.id("add-path-input"));
   await input.clear();
@@ -48,7 +51,7 @@ test("adding a real image lists it with arch and signature, and shows its object
   await addByPath(busybox);
   const row = await waitForText(driver, rowFor(busybox), (t) => t.includes("busybox_amd64.sif"));
   assert.match(row, /amd64/);
-  await driver.findElement(rowFor(busybox)).click();
+  await clickRow(busybox);
   await waitForText(driver, byTestId("detail-pane"), (t) => t.includes("busybox_amd64.sif"));
 
   await openTab("tab-objects");
@@ -93,13 +96,13 @@ test("a damaged file is listed with a clear error in place, and the app keeps wo
   const garbageRow = await waitForText(driver, rowFor(garbage), (t) => t.length > 0);
   assert.match(garbageRow, /not a SIF|magic/i);
 
-  await driver.findElement(rowFor(garbage)).click();
+  await clickRow(garbage);
   const err = await waitForText(driver, By.css(`[data-testid="detail-pane"] [data-testid="image-error"]`), (t) => t.length > 0);
   assert.match(err, /not a SIF|magic/i);
   await desktop.screenshot(driver, "04-broken-file");
 
   // The good image still opens after the errors.
-  await driver.findElement(rowFor(busybox)).click();
+  await clickRow(busybox);
   await openTab("tab-objects");
   await waitForText(driver, byTestId("objects-table"), (t) => t.includes("Def.FILE"));
 });
@@ -107,7 +110,7 @@ test("a damaged file is listed with a clear error in place, and the app keeps wo
 test("keyboard: arrow keys move the selection and Enter opens it", async () => {
   const rows = await driver.findElements(byTestId("image-row"));
   assert.ok(rows.length >= 3);
-  await rows[0].click();
+  await rows[0].findElement(By.css("td")).click();
   await driver.actions().sendKeys(Key.ARROW_DOWN).perform();
   await driver.actions().sendKeys(Key.ENTER).perform();
   const selected = await driver.findElements(By.css(`[data-testid="image-row"][aria-selected="true"]`));
@@ -119,7 +122,7 @@ test("dark theme applies and persists; the list survives a restart", async () =>
   const select = await driver.findElement(byTestId("theme-select"));
   await select.sendKeys("Dark");
   await driver.wait(async () => (await driver.executeScript("return document.documentElement.dataset.theme")) === "dark", 5000);
-  await driver.findElement(rowFor(busybox)).click();
+  await clickRow(busybox);
   await desktop.screenshot(driver, "05-dark");
 
   await driver.quit();

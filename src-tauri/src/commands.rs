@@ -13,6 +13,7 @@ type Reply<T> = Result<T, ApiError>;
 /// Runs blocking core work on the blocking pool so the window stays responsive.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> berth_core::Result<T> + Send + 'static,
+    to_api: fn(&berth_core::Error) -> ApiError,
 ) -> Reply<T> {
     tauri::async_runtime::spawn_blocking(work)
         .await
@@ -21,7 +22,7 @@ async fn blocking<T: Send + 'static>(
             message: e.to_string(),
             hint: None,
         })?
-        .map_err(ApiError::from)
+        .map_err(|e| to_api(&e))
 }
 
 #[tauri::command]
@@ -46,7 +47,12 @@ pub async fn catalog_remove_folder(state: State<'_, AppState>, path: PathBuf) ->
 
 #[tauri::command]
 pub async fn image_inspect(path: PathBuf) -> Reply<ImageDetails> {
-    blocking(move || berth_core::inspect::inspect(&path)).await
+    // The pane already shows the path, so the message leaves it out.
+    blocking(
+        move || berth_core::inspect::inspect(&path),
+        ApiError::about_shown_file,
+    )
+    .await
 }
 
 #[tauri::command]

@@ -165,7 +165,7 @@ pub fn describe_image(path: &Path, source: ImageSource) -> LocalImage {
                 .and_then(|d| i64::try_from(d.as_secs()).ok());
         }
         Err(e) => {
-            image.error = Some(Error::io(path, e).into());
+            image.error = Some(ApiError::about_shown_file(&Error::io(path, e)));
             return image;
         }
     }
@@ -178,7 +178,7 @@ pub fn describe_image(path: &Path, source: ImageSource) -> LocalImage {
                 .iter()
                 .any(|d| d.data_type == berth_sif::DataType::Signature);
         }
-        Err(e) => image.error = Some(Error::sif(path, e).into()),
+        Err(e) => image.error = Some(ApiError::about_shown_file(&Error::sif(path, e))),
     }
     image
 }

@@ -82,6 +82,21 @@ impl Error {
         }
     }
 
+    /// The message without the path: for places where the file is already on screen.
+    pub fn reason(&self) -> String {
+        match self {
+            Error::Sif { source, .. } => source.to_string(),
+            Error::Io { source, .. } => source.to_string(),
+            Error::Squashfs { reason, .. } => {
+                format!("cannot read the container file system: {reason}")
+            }
+            Error::UnsupportedPartition { fs_type, .. } => {
+                format!("the primary partition is {fs_type}, not SquashFS")
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// The stable code the UI branches on.
     pub fn code(&self) -> &'static str {
         use berth_sif::Error as S;
@@ -144,6 +159,23 @@ impl From<&Error> for ApiError {
             hint: e.hint().map(str::to_owned),
         }
     }
+}
+
+impl ApiError {
+    /// The error of a file the person is already looking at: the message leaves out the path.
+    pub fn about_shown_file(e: &Error) -> Self {
+        ApiError {
+            message: capitalise(&e.reason()),
+            ..ApiError::from(e)
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 impl From<Error> for ApiError {

@@ -21,7 +21,7 @@ pub fn inspect(path: &Path) -> Result<ImageDetails> {
         .count();
     let (container, container_error) = match container_metadata(&mut image, path) {
         Ok(meta) => (Some(meta), None),
-        Err(e) => (None, Some(ApiError::from(e))),
+        Err(e) => (None, Some(ApiError::about_shown_file(&e))),
     };
     Ok(ImageDetails {
         path: path.display().to_string(),

@@ -1,0 +1,103 @@
+/**
+ * Development harness: the real UI over a fake backend, for looking at it in a browser.
+ * `npm run dev`, then open http://localhost:5173/harness/?scenario=data&theme=dark
+ * (scenario: data | empty | slow; theme: system | light | dark).
+ *
+ * Only index.html is built into dist/, so none of this ships.
+ */
+import type { Theme } from "../src/lib/bindings/Theme";
+import { fakeBackend } from "../src/test/backend";
+import {
+  BROKEN,
+  busyboxDetails,
+  CORRUPT,
+  emptyCatalog,
+  image,
+  LOLCOW,
+  sampleCatalog,
+} from "../src/test/fixtures";
+
+const params = new URLSearchParams(location.search);
+const scenario = params.get("scenario") ?? "data";
+const theme = (params.get("theme") ?? "system") as Theme;
+
+function richCatalog() {
+  const catalog = sampleCatalog();
+  const day = 86400;
+  catalog.images.push(
+    image("/home/ana/images/pytorch-2.3-cuda12.sif", { size: 6_012_342_272, modified: 1717000000 + 3 * day, signed: true }),
+    image("/home/ana/images/r-base_4.4.1.sif", { size: 412_090_368, modified: 1721000000 }),
+    image("/home/ana/images/ubuntu_22.04.sif", { size: 29_884_416, arch: "amd64", modified: 1690000000, signed: true }),
+    image("/home/ana/images/rocky9-minimal.sif", { size: 61_505_536, arch: "arm64", modified: 1712000000 }),
+    image("/data/containers/samtools-1.20.sif", { size: 18_247_680, source: "watched", modified: 1715000000 }),
+    image("/data/containers/half-copied.sif", {
+      size: 40_960,
+      arch: null,
+      modified: 1722000000,
+      source: "watched",
+      error: {
+        code: "sif.corrupt",
+        message: "The image is cut short: object 4 ends past the end of the file.",
+        hint: "The file may still be copying, or the download was interrupted. Copy or pull it again.",
+      },
+    }),
+  );
+  catalog.folders[0].imageCount = 3;
+  catalog.folders.push({
+    path: "/mnt/cluster/shared/sif",
+    imageCount: 0,
+    error: {
+      code: "io.permission_denied",
+      message: "Berth may not read this folder.",
+      hint: "Ask for read access, or stop watching it.",
+    },
+  });
+  return catalog;
+}
+
+const delay = scenario === "slow" ? 1500 : 0;
+const later = <T>(value: () => T) =>
+  new Promise<T>((resolve, reject) =>
+    setTimeout(() => {
+      try {
+        resolve(value());
+      } catch (e) {
+        reject(e);
+      }
+    }, delay),
+  );
+
+const backend = fakeBackend({
+  catalog: scenario === "empty" ? emptyCatalog() : richCatalog(),
+  theme,
+  handlers: {
+    image_inspect: (args) =>
+      later(() => {
+        const path = args.path as string;
+        if (path === BROKEN || path.includes("half-copied")) throw CORRUPT;
+        // Make the busybox sample agree with what the list says about this file.
+        const listed = backend.state.catalog.images.find((img) => img.path === path);
+        const details = busyboxDetails(path);
+        if (listed) {
+          details.size = listed.size;
+          details.header.arch = listed.arch;
+          details.signatureCount = listed.signed ? 1 : 0;
+          if (!listed.signed) details.objects = details.objects.filter((o) => o.dataType !== "Signature");
+        }
+        if (path === LOLCOW) {
+          details.container = null;
+          details.containerError = {
+            code: "squashfs.corrupt",
+            message: "The primary partition is not a readable SquashFS file system.",
+            hint: "The image may be damaged; download or build it again.",
+          };
+        }
+        return details;
+      }),
+  },
+});
+
+// For poking at it from the devtools console or a screenshot script: `harness.drag("enter")`.
+(window as unknown as { harness: typeof backend }).harness = backend;
+
+void import("../src/main");

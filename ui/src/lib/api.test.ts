@@ -1,0 +1,121 @@
+import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
+import { describe, expect, test } from "vitest";
+import {
+  catalogAddPaths,
+  catalogList,
+  catalogRemoveFolder,
+  catalogRemoveImage,
+  imageInspect,
+  onFileDrop,
+  pickFolder,
+  pickImages,
+  settingsGet,
+  settingsSetTheme,
+  toApiError,
+  type FileDropEvent,
+} from "./api";
+import { emit } from "@tauri-apps/api/event";
+
+function record(answer: (cmd: string, args: unknown) => unknown = () => null) {
+  const calls: [string, unknown][] = [];
+  mockIPC((cmd, args) => {
+    calls.push([cmd, args]);
+    return answer(cmd, args);
+  });
+  return calls;
+}
+
+describe("commands", () => {
+  test("use the contract's command names and camelCase arguments", async () => {
+    const calls = record(() => ({ images: [], folders: [] }));
+    await catalogList();
+    await catalogAddPaths(["/a.sif", "/dir"]);
+    await catalogRemoveImage("/a.sif");
+    await catalogRemoveFolder("/dir");
+    await imageInspect("/a.sif");
+    await settingsGet();
+    await settingsSetTheme("dark");
+    expect(calls).toEqual([
+      ["catalog_list", {}],
+      ["catalog_add_paths", { paths: ["/a.sif", "/dir"] }],
+      ["catalog_remove_image", { path: "/a.sif" }],
+      ["catalog_remove_folder", { path: "/dir" }],
+      ["image_inspect", { path: "/a.sif" }],
+      ["settings_get", {}],
+      ["settings_set_theme", { theme: "dark" }],
+    ]);
+  });
+
+  test("an ApiError rejection comes through unchanged", async () => {
+    const err = { code: "sif.corrupt", message: "Broken.", hint: "Rebuild it." };
+    record(() => {
+      throw err;
+    });
+    await expect(imageInspect("/x.sif")).rejects.toEqual(err);
+  });
+
+  test("other rejections become ApiErrors", async () => {
+    record(() => {
+      throw "command image_inspect not allowed";
+    });
+    await expect(imageInspect("/x.sif")).rejects.toEqual({
+      code: "ui.unexpected",
+      message: "command image_inspect not allowed",
+      hint: null,
+    });
+  });
+
+  test("without Tauri, calls reject with ui.no_backend", async () => {
+    await expect(catalogList()).rejects.toMatchObject({ code: "ui.no_backend" });
+    await expect(pickImages()).rejects.toMatchObject({ code: "ui.no_backend" });
+  });
+});
+
+test("toApiError keeps code/message/hint and fills a missing hint", () => {
+  expect(toApiError({ code: "x.y", message: "m" })).toEqual({ code: "x.y", message: "m", hint: null });
+  expect(toApiError(new Error("boom"))).toEqual({ code: "ui.unexpected", message: "boom", hint: null });
+  expect(toApiError(42).code).toBe("ui.unexpected");
+});
+
+describe("dialogs", () => {
+  test("pickImages asks for several .sif files and normalises cancel to []", async () => {
+    let answer: unknown = ["/a.sif"];
+    const calls = record(() => answer);
+    expect(await pickImages()).toEqual(["/a.sif"]);
+    expect(calls[0][0]).toBe("plugin:dialog|open");
+    expect((calls[0][1] as { options: unknown }).options).toMatchObject({
+      multiple: true,
+      filters: [{ name: "SIF images", extensions: ["sif"] }],
+    });
+    answer = null;
+    expect(await pickImages()).toEqual([]);
+  });
+
+  test("pickFolder asks for a directory", async () => {
+    const calls = record(() => "/srv/images");
+    expect(await pickFolder()).toBe("/srv/images");
+    expect((calls[0][1] as { options: unknown }).options).toMatchObject({ directory: true });
+  });
+});
+
+test("onFileDrop turns webview drag events into enter/over/drop/leave", async () => {
+  mockWindows("main");
+  mockIPC(() => null, { shouldMockEvents: true });
+  const seen: FileDropEvent[] = [];
+  const stop = await onFileDrop((e) => seen.push(e));
+  const position = { x: 1, y: 2 };
+  await emit("tauri://drag-enter", { paths: ["/a.sif"], position });
+  await emit("tauri://drag-over", { position });
+  await emit("tauri://drag-drop", { paths: ["/a.sif"], position });
+  await emit("tauri://drag-leave", null);
+  expect(seen).toEqual([
+    { type: "enter", paths: ["/a.sif"] },
+    { type: "over" },
+    { type: "drop", paths: ["/a.sif"] },
+    { type: "leave" },
+  ]);
+  stop();
+  await new Promise((r) => setTimeout(r, 0));
+  await emit("tauri://drag-drop", { paths: ["/b.sif"], position });
+  expect(seen).toHaveLength(4);
+});

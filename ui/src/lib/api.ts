@@ -1,0 +1,174 @@
+/**
+ * The only door to the Rust side. Components and stores call these functions; nothing
+ * else imports `@tauri-apps/api/core`, the dialog plugin or the webview module.
+ *
+ * Every function rejects with an {@link ApiError} (never a bare string or Error), so
+ * callers can branch on `code` and show `message` and `hint`.
+ */
+import { invoke } from "@tauri-apps/api/core";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open } from "@tauri-apps/plugin-dialog";
+import type { ApiError } from "./bindings/ApiError";
+import type { Catalog } from "./bindings/Catalog";
+import type { ImageDetails } from "./bindings/ImageDetails";
+import type { Settings } from "./bindings/Settings";
+import type { Theme } from "./bindings/Theme";
+
+/** Codes produced by the UI itself (the backend's codes come from berth-core). */
+export const UI_ERROR = {
+  noBackend: "ui.no_backend",
+  unexpected: "ui.unexpected",
+} as const;
+
+declare global {
+  interface Window {
+    __TAURI_INTERNALS__?: unknown;
+  }
+}
+
+/** True when the page runs inside the Tauri webview (or a test that mocks it). */
+export function hasBackend(): boolean {
+  return typeof window !== "undefined" && window.__TAURI_INTERNALS__ !== undefined;
+}
+
+function noBackendError(): ApiError {
+  return {
+    code: UI_ERROR.noBackend,
+    message: "Berth's backend is not available.",
+    hint: "This page is the Berth window's interface. Start the Berth app to see your images.",
+  };
+}
+
+export function isApiError(value: unknown): value is ApiError {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.code === "string" && typeof v.message === "string";
+}
+
+/** Turn anything a rejected promise may carry into an ApiError. */
+export function toApiError(value: unknown): ApiError {
+  if (isApiError(value)) {
+    return { code: value.code, message: value.message, hint: value.hint ?? null };
+  }
+  let message: string;
+  if (value instanceof Error) message = value.message;
+  else if (typeof value === "string") message = value;
+  else message = "Something went wrong.";
+  return { code: UI_ERROR.unexpected, message, hint: null };
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  if (!hasBackend()) throw noBackendError();
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+// ---- catalog -------------------------------------------------------------------------
+
+/** Local images and watched folders; the backend rescans watched folders on each call. */
+export function catalogList(): Promise<Catalog> {
+  return call<Catalog>("catalog_list");
+}
+
+/** Files become added images, directories become watched folders. */
+export function catalogAddPaths(paths: string[]): Promise<Catalog> {
+  return call<Catalog>("catalog_add_paths", { paths });
+}
+
+/** Forget an added image. The file stays on disk. */
+export function catalogRemoveImage(path: string): Promise<Catalog> {
+  return call<Catalog>("catalog_remove_image", { path });
+}
+
+/** Stop watching a folder. Nothing is deleted. */
+export function catalogRemoveFolder(path: string): Promise<Catalog> {
+  return call<Catalog>("catalog_remove_folder", { path });
+}
+
+// ---- images --------------------------------------------------------------------------
+
+export function imageInspect(path: string): Promise<ImageDetails> {
+  return call<ImageDetails>("image_inspect", { path });
+}
+
+// ---- settings ------------------------------------------------------------------------
+
+export function settingsGet(): Promise<Settings> {
+  return call<Settings>("settings_get");
+}
+
+export function settingsSetTheme(theme: Theme): Promise<Settings> {
+  return call<Settings>("settings_set_theme", { theme });
+}
+
+// ---- native dialogs ------------------------------------------------------------------
+
+/** Ask for SIF files. Resolves to [] when the person cancels. */
+export async function pickImages(): Promise<string[]> {
+  if (!hasBackend()) throw noBackendError();
+  try {
+    const picked = await open({
+      multiple: true,
+      filters: [{ name: "SIF images", extensions: ["sif"] }],
+    });
+    if (picked === null) return [];
+    return Array.isArray(picked) ? picked : [picked];
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** Ask for one folder to watch. Resolves to null when the person cancels. */
+export async function pickFolder(): Promise<string | null> {
+  if (!hasBackend()) throw noBackendError();
+  try {
+    const picked = await open({ directory: true });
+    if (picked === null) return null;
+    return Array.isArray(picked) ? (picked[0] ?? null) : picked;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+// ---- drag and drop -------------------------------------------------------------------
+
+export type FileDropEvent =
+  | { type: "enter"; paths: string[] }
+  | { type: "over" }
+  | { type: "drop"; paths: string[] }
+  | { type: "leave" };
+
+/**
+ * Follow files dragged from the OS onto the window. Resolves to a function that stops
+ * listening. Outside Tauri (a plain browser) this listens to nothing.
+ */
+export async function onFileDrop(handler: (event: FileDropEvent) => void): Promise<() => void> {
+  if (!hasBackend()) return () => {};
+  const unlisten = await getCurrentWebview().onDragDropEvent((event) => {
+    const p = event.payload;
+    switch (p.type) {
+      case "enter":
+        handler({ type: "enter", paths: p.paths });
+        break;
+      case "over":
+        handler({ type: "over" });
+        break;
+      case "drop":
+        handler({ type: "drop", paths: p.paths });
+        break;
+      case "leave":
+        handler({ type: "leave" });
+        break;
+    }
+  });
+  return () => {
+    // The window may already be going away; nothing useful to do if this fails.
+    // (The type says void, but Tauri's unlisten is async and may reject.)
+    Promise.resolve()
+      .then(() => unlisten())
+      .catch(() => {});
+  };
+}
