@@ -44,11 +44,7 @@ pub fn list(descriptors: &[Descriptor]) -> String {
         "------------------------------------------------------------------------------\n";
     let mut out = String::new();
     out.push_str(RULE);
-    let _ = writeln!(
-        out,
-        "{:<4} {:<8} {:<8} {:<26} {}",
-        "ID", "|GROUP", "|LINK", "|SIF POSITION (start-end)", "|TYPE"
-    );
+    out.push_str("ID   |GROUP   |LINK    |SIF POSITION (start-end)  |TYPE\n");
     out.push_str(RULE);
     for d in descriptors {
         let _ = write!(out, "{:<4} ", d.id);

@@ -30,3 +30,14 @@ afterEach(() => {
   document.documentElement.removeAttribute("data-theme");
   document.documentElement.removeAttribute("data-theme-preference");
 });
+
+// jsdom has no layout engine and no ResizeObserver; `bind:clientWidth` needs one. Width
+// stays 0, which the components treat as "unknown: show everything".
+if (!("ResizeObserver" in globalThis)) {
+  class NoLayoutResizeObserver {
+    observe(): void {}
+    unobserve(): void {}
+    disconnect(): void {}
+  }
+  globalThis.ResizeObserver = NoLayoutResizeObserver as unknown as typeof ResizeObserver;
+}
