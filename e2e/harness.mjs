@@ -11,6 +11,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const testdata = process.env.BERTH_TESTDATA ?? path.resolve(here, "../../shared/testdata/sif");
 export const screenshotDir = process.env.BERTH_E2E_SCREENSHOTS ?? path.join(here, "screenshots");
 const app = process.env.BERTH_APP ?? path.resolve(here, "../target/debug/berth-app");
+const tauriDriver =
+  process.env.TAURI_DRIVER ?? path.join(process.env.CARGO_HOME ?? path.join(os.homedir(), ".cargo"), "bin", "tauri-driver");
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -42,6 +44,7 @@ export async function startDesktop() {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const display = await new Promise((resolve, reject) => {
+    xvfb.once("error", (e) => reject(new Error(`cannot start Xvfb: ${e.message} (run scripts/setup.sh test)`)));
     xvfb.stdout.once("data", (d) => resolve(`:${String(d).trim()}`));
     xvfb.once("exit", (code) => reject(new Error(`Xvfb exited with ${code}`)));
   });
@@ -49,10 +52,11 @@ export async function startDesktop() {
   const port = await freePort();
   const nativePort = await freePort();
   let driverLog = "";
-  const driverProc = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+  const driverProc = spawn(tauriDriver, ["--port", String(port), "--native-port", String(nativePort)], {
     env: { ...process.env, DISPLAY: display, BERTH_CONFIG_DIR: configDir },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  driverProc.on("error", (e) => (driverLog += `cannot start ${tauriDriver}: ${e.message} (run scripts/setup.sh test)\n`));
   driverProc.stdout.on("data", (d) => (driverLog += d));
   driverProc.stderr.on("data", (d) => (driverLog += d));
   await waitForPort(port, driverProc, () => driverLog);

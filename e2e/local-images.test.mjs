@@ -140,4 +140,9 @@ test("a watched folder lists the SIF files inside it", async () => {
   const row = await waitForText(driver, rowFor(path.join(folder, "two-groups.sif")), (t) => t.length > 0);
   assert.match(row, /386/);
   assert.equal((await driver.findElements(rowFor(path.join(folder, "README.txt")))).length, 0);
+
+  // A file copied into the folder later appears by itself: no refresh, no click.
+  copyFileSync(path.join(testdata, "images/sylabs-sif/one-group.sif"), path.join(folder, "arrived-later.sif"));
+  await waitForText(driver, rowFor(path.join(folder, "arrived-later.sif")), (t) => t.includes("arrived-later.sif"));
+  await desktop.screenshot(driver, "07-watched-folder");
 });

@@ -6,10 +6,9 @@ cd "$(dirname "$0")/.."
 what=${1:-run}
 
 # Build and run: WebKitGTK for the window. Test: Xvfb + WebKitWebDriver for the e2e suite,
-# the reference siftool and squashfs-tools for compatibility tests, gnome-keyring/dbus for
-# keychain tests.
+# the reference siftool and squashfs-tools for the compatibility tests.
 apt_run=(build-essential pkg-config file curl libwebkit2gtk-4.1-dev libssl-dev)
-apt_test=(xvfb xauth webkit2gtk-driver imagemagick siftool squashfs-tools dbus gnome-keyring keyutils hyperfine)
+apt_test=(xvfb xauth webkit2gtk-driver imagemagick siftool squashfs-tools)
 pkgs=("${apt_run[@]}")
 [ "$what" = test ] && pkgs+=("${apt_test[@]}")
 
@@ -41,6 +40,10 @@ npm_install() {
 npm_install ui
 if [ "$what" = test ]; then
   npm_install e2e
-  # tauri-driver bridges WebDriver to the app; ~30 s to build once.
-  command -v tauri-driver >/dev/null || cargo install tauri-driver --version 2.1.0 --locked -q
+  # tauri-driver bridges WebDriver to the app; ~30 s to build once. The e2e harness finds
+  # it in cargo's bin dir even when that is not on PATH.
+  driver="${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver"
+  if ! "$driver" --version 2>/dev/null | grep -q "2\.1\.0"; then
+    cargo install tauri-driver --version 2.1.0 --locked --force -q
+  fi
 fi

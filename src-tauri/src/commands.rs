@@ -1,4 +1,5 @@
-//! One command = one call into berth-core. Blocking file work runs off the UI thread.
+//! One command = one call into berth-core. File work runs on the blocking pool so that a
+//! slow disk (or a network mount) never freezes the window.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use crate::AppState;
 
 type Reply<T> = Result<T, ApiError>;
 
-/// Runs blocking core work on the blocking pool so the window stays responsive.
+/// Runs blocking core work off the async runtime and converts its error for the UI.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> berth_core::Result<T> + Send + 'static,
     to_api: fn(&berth_core::Error) -> ApiError,
@@ -25,24 +26,33 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| to_api(&e))
 }
 
+/// The error as is, path included: for actions on paths the window does not show yet.
+fn plain(e: &berth_core::Error) -> ApiError {
+    ApiError::from(e)
+}
+
 #[tauri::command]
 pub async fn catalog_list(state: State<'_, AppState>) -> Reply<Catalog> {
-    state.images.list().map_err(ApiError::from)
+    let images = state.images.clone();
+    blocking(move || images.list(), plain).await
 }
 
 #[tauri::command]
 pub async fn catalog_add_paths(state: State<'_, AppState>, paths: Vec<PathBuf>) -> Reply<Catalog> {
-    state.images.add_paths(&paths).map_err(ApiError::from)
+    let images = state.images.clone();
+    blocking(move || images.add_paths(&paths), plain).await
 }
 
 #[tauri::command]
 pub async fn catalog_remove_image(state: State<'_, AppState>, path: PathBuf) -> Reply<Catalog> {
-    state.images.remove_image(&path).map_err(ApiError::from)
+    let images = state.images.clone();
+    blocking(move || images.remove_image(&path), plain).await
 }
 
 #[tauri::command]
 pub async fn catalog_remove_folder(state: State<'_, AppState>, path: PathBuf) -> Reply<Catalog> {
-    state.images.remove_folder(&path).map_err(ApiError::from)
+    let images = state.images.clone();
+    blocking(move || images.remove_folder(&path), plain).await
 }
 
 #[tauri::command]
@@ -57,10 +67,12 @@ pub async fn image_inspect(path: PathBuf) -> Reply<ImageDetails> {
 
 #[tauri::command]
 pub async fn settings_get(state: State<'_, AppState>) -> Reply<Settings> {
-    state.settings.get().map_err(ApiError::from)
+    let settings = state.settings.clone();
+    blocking(move || settings.get(), plain).await
 }
 
 #[tauri::command]
 pub async fn settings_set_theme(state: State<'_, AppState>, theme: Theme) -> Reply<Settings> {
-    state.settings.set_theme(theme).map_err(ApiError::from)
+    let settings = state.settings.clone();
+    blocking(move || settings.set_theme(theme), plain).await
 }

@@ -2,12 +2,18 @@
 
 mod commands;
 
+use std::sync::Arc;
+
 use berth_core::{AppDirs, LocalImages, SettingsStore};
+use tauri::{Emitter, Manager};
+
+/// Event sent to the UI when something changed in a watched folder.
+const CATALOG_CHANGED: &str = "catalog-changed";
 
 /// The core services the commands call into.
 pub struct AppState {
-    images: LocalImages,
-    settings: SettingsStore,
+    images: Arc<LocalImages>,
+    settings: Arc<SettingsStore>,
 }
 
 /// Starts the app.
@@ -19,13 +25,28 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let state = AppState {
-        images: LocalImages::new(&dirs),
-        settings: SettingsStore::new(&dirs),
-    };
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
-        .manage(state)
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            // The callback only signals the window; it must never call back into the
+            // catalog (it runs on the OS watcher's thread).
+            let notify = move || {
+                let _ = handle.emit(CATALOG_CHANGED, ());
+            };
+            let images = match LocalImages::new(&dirs).watching(notify) {
+                Ok(watching) => watching,
+                Err(e) => {
+                    eprintln!("berth: watched folders will not update by themselves: {e}");
+                    LocalImages::new(&dirs)
+                }
+            };
+            app.manage(AppState {
+                images: Arc::new(images),
+                settings: Arc::new(SettingsStore::new(&dirs)),
+            });
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::catalog_list,
             commands::catalog_add_paths,

@@ -1,5 +1,6 @@
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
+import { emit } from "@tauri-apps/api/event";
 import { describe, expect, test } from "vitest";
 import App from "./App.svelte";
 import { fakeBackend } from "./test/backend";
@@ -375,6 +376,28 @@ describe("details", () => {
     expect(row(ALPINE)).toHaveAttribute("aria-selected", "true");
   });
 
+  test("partly unreadable metadata lists the problems and still shows the rest", async () => {
+    const { user } = await renderWithImages({
+      details: (path) => {
+        const d = busyboxDetails(path);
+        return {
+          ...d,
+          container: {
+            ...d.container!,
+            labels: [],
+            problems: ["/.singularity.d/labels.json is not a JSON object: expected value at line 1 column 1"],
+          },
+        };
+      },
+    });
+    await user.click(row(BUSYBOX));
+    const pane = await screen.findByTestId("detail-pane");
+    const problems = await within(pane).findByTestId("container-problems");
+    expect(problems).toHaveTextContent("labels.json is not a JSON object");
+    await user.click(within(pane).getByTestId("tab-runscript"));
+    expect(pane).toHaveTextContent("OCI_CMD");
+  });
+
   test("containerError shows in Labels and Definition while Header and Objects still work", async () => {
     const { user } = await renderWithImages({
       details: (path) => ({
@@ -544,6 +567,19 @@ describe("folders", () => {
     await waitFor(() => expect(backend.callsOf("catalog_remove_folder")).toEqual([{ path: WATCHED_DIR }]));
     await waitFor(() => expect(screen.queryByTestId("folder-list")).not.toBeInTheDocument());
     expect(rowPaths()).not.toContain(LOLCOW);
+  });
+
+  test("a change on disk in a watched folder reloads the list once per burst", async () => {
+    const { backend } = await renderWithImages();
+    const before = backend.callsOf("catalog_list").length;
+    const added = `${WATCHED_DIR}/fresh.sif`;
+    backend.state.catalog.images.push({ ...backend.state.catalog.images[0], path: added, name: "fresh.sif", source: "watched" });
+    // The OS reports a copy as several events.
+    await emit("catalog-changed", null);
+    await emit("catalog-changed", null);
+    await emit("catalog-changed", null);
+    await waitFor(() => expect(rowPaths()).toContain(added), { timeout: 3000 });
+    expect(backend.callsOf("catalog_list").length - before).toBe(1);
   });
 });
 

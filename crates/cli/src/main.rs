@@ -3,6 +3,7 @@
 mod inspect_cmd;
 mod sif_cmd;
 mod siftool_text;
+mod tabwriter;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -92,14 +92,14 @@ pub fn run(cmd: SifCommand) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
         SifCommand::Header { sif_path } => {
-            out.write_all(siftool_text::header(open(&sif_path)?.header()).as_bytes())?;
+            out.write_all(&siftool_text::header(open(&sif_path)?.header()))?;
         }
         SifCommand::List { sif_path } => {
             out.write_all(siftool_text::list(open(&sif_path)?.descriptors()).as_bytes())?;
         }
         SifCommand::Info { id, sif_path } => {
             let image = open(&sif_path)?;
-            out.write_all(siftool_text::info(image.descriptor(id)?)?.as_bytes())?;
+            out.write_all(&siftool_text::info(image.descriptor(id)?)?)?;
         }
         SifCommand::Dump { id, sif_path } => {
             let mut image = open(&sif_path)?;
@@ -142,8 +142,10 @@ pub fn run(cmd: SifCommand) -> Result<()> {
     Ok(())
 }
 
+/// Reads header and descriptors only, like siftool: a truncated image still lists, and
+/// `dump` of an object that lies past the end fails for that object alone.
 fn open(path: &Path) -> Result<Image<std::fs::File>> {
-    Image::open(path).with_context(|| path.display().to_string())
+    Image::open_table(path).with_context(|| path.display().to_string())
 }
 
 fn add(a: AddArgs) -> Result<()> {

@@ -3,39 +3,53 @@
 
 use std::fmt::Write as _;
 
+use crate::tabwriter;
+
 use berth_core::inspect::extra_fields;
 use berth_sif::{DataType, Descriptor, Header, Link, ZERO_TIME};
 
 /// `siftool header`.
-pub fn header(h: &Header) -> String {
-    let mut rows: Vec<(&str, String)> = Vec::new();
+pub fn header(h: &Header) -> Vec<u8> {
+    let mut rows: Vec<(&str, Vec<u8>)> = Vec::new();
     if !h.launch_script.is_empty() {
-        let script = String::from_utf8_lossy(&h.launch_script);
-        rows.push((
-            "Launch Script:",
-            script.strip_suffix('\n').unwrap_or(&script).to_owned(),
-        ));
+        let script = h
+            .launch_script
+            .strip_suffix(b"\n")
+            .unwrap_or(&h.launch_script);
+        rows.push(("Launch Script:", script.to_vec()));
     }
-    rows.push(("Version:", h.version.clone()));
-    if h.arch.go_name() != "unknown" {
-        rows.push(("Primary Architecture:", h.arch.go_name().to_owned()));
+    rows.push(("Version:", h.version.clone().into_bytes()));
+    if h.arch.is_known() {
+        rows.push(("Primary Architecture:", h.arch.go_name().into()));
     }
     if !h.is_nil_id() {
-        rows.push(("ID:", h.id_string()));
+        rows.push(("ID:", h.id_string().into_bytes()));
     }
     if h.created_at != ZERO_TIME {
-        rows.push(("Created At:", go_utc_time(h.created_at)));
+        rows.push(("Created At:", go_utc_time(h.created_at).into_bytes()));
     }
     if h.modified_at != ZERO_TIME {
-        rows.push(("Modified At:", go_utc_time(h.modified_at)));
+        rows.push(("Modified At:", go_utc_time(h.modified_at).into_bytes()));
     }
-    rows.push(("Descriptors Free:", h.descriptors_free.to_string()));
-    rows.push(("Descriptors Total:", h.descriptors_total.to_string()));
-    rows.push(("Descriptors Offset:", h.descriptors_offset.to_string()));
-    rows.push(("Descriptors Size:", readable_size(h.descriptors_size)));
-    rows.push(("Data Offset:", h.data_offset.to_string()));
-    rows.push(("Data Size:", readable_size(h.data_size)));
-    aligned(&rows, "", 1)
+    rows.push((
+        "Descriptors Free:",
+        h.descriptors_free.to_string().into_bytes(),
+    ));
+    rows.push((
+        "Descriptors Total:",
+        h.descriptors_total.to_string().into_bytes(),
+    ));
+    rows.push((
+        "Descriptors Offset:",
+        h.descriptors_offset.to_string().into_bytes(),
+    ));
+    rows.push((
+        "Descriptors Size:",
+        readable_size(h.descriptors_size).into_bytes(),
+    ));
+    rows.push(("Data Offset:", h.data_offset.to_string().into_bytes()));
+    rows.push(("Data Size:", readable_size(h.data_size).into_bytes()));
+    table(&rows, "", 1)
 }
 
 /// `siftool list`.
@@ -91,60 +105,64 @@ pub fn list(descriptors: &[Descriptor]) -> String {
 }
 
 /// `siftool info ID`.
-pub fn info(d: &Descriptor) -> Result<String, berth_sif::Error> {
-    let mut rows: Vec<(&str, String)> = vec![
-        ("Data Type:", d.data_type.siftool_name().to_owned()),
-        ("ID:", d.id.to_string()),
+pub fn info(d: &Descriptor) -> Result<Vec<u8>, berth_sif::Error> {
+    let mut rows: Vec<(&str, Vec<u8>)> = vec![
+        ("Data Type:", d.data_type.siftool_name().into()),
+        ("ID:", d.id.to_string().into_bytes()),
         (
             "Group ID:",
             if d.group_id == 0 {
-                "NONE".to_owned()
+                b"NONE".to_vec()
             } else {
-                d.group_id.to_string()
+                d.group_id.to_string().into_bytes()
             },
         ),
         (
             "Linked ID:",
             match d.link {
-                Link::None => "NONE".to_owned(),
-                Link::Group(g) => format!("{g} (G)"),
-                Link::Object(id) => id.to_string(),
+                Link::None => b"NONE".to_vec(),
+                Link::Group(g) => format!("{g} (G)").into_bytes(),
+                Link::Object(id) => id.to_string().into_bytes(),
             },
         ),
-        ("Offset:", d.offset.to_string()),
-        ("Size:", d.size.to_string()),
+        ("Offset:", d.offset.to_string().into_bytes()),
+        ("Size:", d.size.to_string().into_bytes()),
     ];
     if d.created_at != ZERO_TIME {
-        rows.push(("Created At:", go_utc_time(d.created_at)));
+        rows.push(("Created At:", go_utc_time(d.created_at).into_bytes()));
     }
     if d.modified_at != ZERO_TIME {
-        rows.push(("Modified At:", go_utc_time(d.modified_at)));
+        rows.push(("Modified At:", go_utc_time(d.modified_at).into_bytes()));
     }
-    if !d.name.is_empty() {
-        rows.push(("Name:", d.name.clone()));
+    // The raw bytes, as Go prints them: only trailing NULs are dropped.
+    let name_len = d
+        .raw_name
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |i| i + 1);
+    if name_len > 0 {
+        rows.push(("Name:", d.raw_name[..name_len].to_vec()));
     }
     let extras = extra_fields(d)?;
     let labels: Vec<String> = extras.iter().map(|e| format!("{}:", e.label)).collect();
     for (label, e) in labels.iter().zip(&extras) {
-        rows.push((label, e.value.clone()));
+        rows.push((label, e.value.clone().into_bytes()));
     }
-    Ok(aligned(&rows, "  ", 2))
+    Ok(table(&rows, "\t", 2))
 }
 
-/// Go `text/tabwriter` with one label column: the column is as wide as its widest cell
-/// plus `padding`; `indent` stands for an empty leading cell (its width is the padding).
-fn aligned(rows: &[(&str, String)], indent: &str, padding: usize) -> String {
-    let width = rows
-        .iter()
-        .map(|(l, _)| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        + padding;
-    let mut out = String::new();
+/// `label\tvalue` rows through Go's tabwriter, as siftool writes them (`indent` is the
+/// leading cell siftool's `info` starts every line with).
+fn table(rows: &[(&str, Vec<u8>)], indent: &str, padding: usize) -> Vec<u8> {
+    let mut text = Vec::new();
     for (label, value) in rows {
-        let _ = writeln!(out, "{indent}{label:<width$}{value}");
+        text.extend_from_slice(indent.as_bytes());
+        text.extend_from_slice(label.as_bytes());
+        text.push(b'\t');
+        text.extend_from_slice(value);
+        text.push(b'\n');
     }
-    out
+    tabwriter::format(&text, padding)
 }
 
 /// A size as siftool prints it: `N B` below 1 KiB, else the largest binary unit that keeps
@@ -171,12 +189,14 @@ pub fn go_utc_time(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    // Go pads the year to four digits after its sign: -0005, not -005.
+    let year = if y < 0 {
+        format!("-{:04}", -y)
+    } else {
+        format!("{y:04}")
+    };
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    format!("{year}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02} +0000 UTC")
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -215,5 +235,9 @@ mod tests {
         assert_eq!(go_utc_time(0), "1970-01-01 00:00:00 +0000 UTC");
         assert_eq!(go_utc_time(951_782_400), "2000-02-29 00:00:00 +0000 UTC");
         assert_eq!(go_utc_time(-86_400), "1969-12-31 00:00:00 +0000 UTC");
+        assert_eq!(
+            go_utc_time(-62_324_985_600),
+            "-0005-01-01 00:00:00 +0000 UTC"
+        );
     }
 }

@@ -323,3 +323,86 @@ fn errors_go_to_stderr_with_a_failure_status() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Error:"));
 }
+
+/// Names and launch scripts with tabs, newlines and bytes that are not UTF-8 go through
+/// Go's tabwriter in siftool; berth must lay them out identically.
+#[test]
+fn odd_names_and_launch_scripts_read_the_same_as_siftool() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::FileExt;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let img = dir.path().join("odd.sif");
+    let img_s = img.to_str().expect("path");
+    let data = testdata().join("inputs/sylabs-sif/oci-config.json");
+    let data_s = data.to_str().expect("path");
+    assert!(siftool(&["new", img_s]).0);
+    for name in ["tab\there", "two words", "é-accent"] {
+        assert!(siftool(&["add", img_s, data_s, "--datatype", "6", "--filename", name]).0);
+    }
+    // A name that is not UTF-8, straight from siftool (Go passes the bytes through).
+    let raw_name = std::ffi::OsStr::from_bytes(b"bad-\xff\xfe-name");
+    let status = Command::new("siftool")
+        .arg("add")
+        .arg(&img)
+        .arg(&data)
+        .args(["--datatype", "7", "--filename"])
+        .arg(raw_name)
+        .status()
+        .expect("siftool");
+    assert!(status.success());
+    // A launch script with a newline in the middle (siftool cannot set one; patch it in).
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&img)
+        .expect("open");
+    file.write_all_at(b"#!/bin/sh\nexec run\n\0", 0)
+        .expect("patch");
+
+    let raw = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .expect("run")
+            .stdout
+    };
+    let berth_bin = env!("CARGO_BIN_EXE_berth");
+    assert_eq!(
+        raw(berth_bin, &["sif", "header", img_s]),
+        raw("siftool", &["header", img_s])
+    );
+    assert_eq!(
+        raw(berth_bin, &["sif", "list", img_s]),
+        raw("siftool", &["list", img_s])
+    );
+    for id in ["1", "2", "3", "4"] {
+        assert_eq!(
+            raw(berth_bin, &["sif", "info", id, img_s]),
+            raw("siftool", &["info", id, img_s]),
+            "info {id}"
+        );
+    }
+}
+
+/// siftool lists a truncated download (it checks only magic and version); so does berth.
+#[test]
+fn a_truncated_image_still_lists_like_siftool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cut = dir.path().join("cut.sif");
+    let bytes =
+        std::fs::read(testdata().join("images/apptainer-e2e/busybox_amd64.sif")).expect("read");
+    std::fs::write(&cut, &bytes[..40_000]).expect("write");
+    assert_same_as_siftool(&cut);
+    // Reading an object past the end fails for that object alone, with a clear error.
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["sif", "dump", "4", cut.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("out of bounds"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

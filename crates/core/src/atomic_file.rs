@@ -16,6 +16,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         .sync_all()
         .map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // The rename itself is only durable once the directory is synced.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
 }
 

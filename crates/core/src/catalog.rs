@@ -11,6 +11,7 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Catalog, ImageSource, LocalImage, WatchedFolder};
+use crate::watch::FolderWatch;
 use crate::{atomic_file, ApiError, AppDirs, Error, Result};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -26,7 +27,10 @@ struct CatalogState {
 pub struct LocalImages {
     path: PathBuf,
     // Serialises read-modify-write of the state file between concurrent commands.
-    lock: Mutex<()>,
+    state: Mutex<()>,
+    // Kept apart from `state`: syncing the OS watch waits for the watcher's thread, which
+    // must never wait for the state lock in turn.
+    watch: Mutex<Option<FolderWatch>>,
 }
 
 impl LocalImages {
@@ -34,25 +38,53 @@ impl LocalImages {
     pub fn new(dirs: &AppDirs) -> Self {
         Self {
             path: dirs.config().join("catalog.json"),
-            lock: Mutex::new(()),
+            state: Mutex::new(()),
+            watch: Mutex::new(None),
         }
+    }
+
+    /// The same list, with OS notifications: `on_change` is called (from the watcher's
+    /// thread, in bursts) whenever something changes inside a watched folder. It should
+    /// only signal someone; it must not call back into this list.
+    pub fn watching(self, on_change: impl Fn() + Send + 'static) -> Result<Self, notify::Error> {
+        *self.watch.lock().unwrap_or_else(|p| p.into_inner()) = Some(FolderWatch::new(on_change)?);
+        Ok(self)
     }
 
     fn load(&self) -> Result<CatalogState> {
         Ok(atomic_file::read_json(&self.path)?.unwrap_or_default())
     }
 
-    fn update(&self, change: impl FnOnce(&mut CatalogState)) -> Result<Catalog> {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut state = self.load()?;
-        change(&mut state);
-        atomic_file::write_json(&self.path, &state)?;
+    /// Loads the state, applies `change` (saving when there is one) and keeps the watch
+    /// on the resulting folders.
+    fn with_state(&self, change: Option<&dyn Fn(&mut CatalogState)>) -> Result<Catalog> {
+        let state = {
+            let _guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = self.load()?;
+            if let Some(change) = change {
+                change(&mut state);
+                atomic_file::write_json(&self.path, &state)?;
+            }
+            state
+        };
+        if let Some(w) = self
+            .watch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            w.sync(state.folders.iter().map(PathBuf::as_path));
+        }
         Ok(describe(&state))
+    }
+
+    fn update(&self, change: impl Fn(&mut CatalogState)) -> Result<Catalog> {
+        self.with_state(Some(&change))
     }
 
     /// The list as it is on disk now (watched folders are re-read).
     pub fn list(&self) -> Result<Catalog> {
-        Ok(describe(&self.load()?))
+        self.with_state(None)
     }
 
     /// Adds files as images and directories as watched folders. Every path must exist;
@@ -64,15 +96,23 @@ impl LocalImages {
         for p in paths {
             let abs = std::fs::canonicalize(p).map_err(|e| Error::io(p, e))?;
             let meta = std::fs::metadata(&abs).map_err(|e| Error::io(&abs, e))?;
+            // The UI names entries by their path as text; a path that is not valid UTF-8
+            // could never be selected or removed again.
+            if abs.to_str().is_none() {
+                return Err(Error::UnsupportedPath { path: abs });
+            }
             if meta.is_dir() {
                 dirs.push(abs);
-            } else {
+            } else if meta.is_file() {
                 files.push(abs);
+            } else {
+                // A FIFO or device would block or stream forever when read as an image.
+                return Err(Error::NotARegularFile { path: abs });
             }
         }
         self.update(|s| {
-            s.images.extend(files);
-            s.folders.extend(dirs);
+            s.images.extend(files.iter().cloned());
+            s.folders.extend(dirs.iter().cloned());
         })
     }
 
@@ -156,6 +196,12 @@ pub fn describe_image(path: &Path, source: ImageSource) -> LocalImage {
         error: None,
     };
     match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            image.error = Some(ApiError::about_shown_file(&Error::NotARegularFile {
+                path: path.to_path_buf(),
+            }));
+            return image;
+        }
         Ok(meta) => {
             image.size = meta.len();
             image.modified = meta
@@ -172,7 +218,7 @@ pub fn describe_image(path: &Path, source: ImageSource) -> LocalImage {
     match berth_sif::Image::open(path) {
         Ok(sif) => {
             let arch = sif.header().arch;
-            image.arch = (arch.go_name() != "unknown").then(|| arch.go_name().to_owned());
+            image.arch = arch.is_known().then(|| arch.go_name().to_owned());
             image.signed = sif
                 .descriptors()
                 .iter()
@@ -243,6 +289,28 @@ mod tests {
             .remove_folder(&std::fs::canonicalize(folder.path()).unwrap())
             .unwrap();
         assert!(after.images.is_empty() && after.folders.is_empty());
+    }
+
+    #[test]
+    fn a_watching_list_reports_changes_in_its_folders() {
+        let cfg = tempfile::tempdir().unwrap();
+        let dirs = AppDirs::at(cfg.path().to_path_buf());
+        let folder = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let images = LocalImages::new(&dirs)
+            .watching(move || {
+                let _ = tx.send(());
+            })
+            .unwrap();
+        images.add_paths(&[folder.path().to_path_buf()]).unwrap();
+        std::fs::copy(
+            shared("images/sylabs-sif/one-group.sif"),
+            folder.path().join("new.sif"),
+        )
+        .unwrap();
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("change reported");
+        assert_eq!(images.list().unwrap().images.len(), 1);
     }
 
     #[test]

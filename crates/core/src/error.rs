@@ -50,6 +50,18 @@ pub enum Error {
         /// The parser's message.
         reason: String,
     },
+    /// A path that is not a regular file or folder (a FIFO, a device, a socket).
+    #[error("{path}: not a regular file")]
+    NotARegularFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A path Berth cannot show or name again (not valid UTF-8).
+    #[error("{}: the path is not valid UTF-8", path.display())]
+    UnsupportedPath {
+        /// The path.
+        path: PathBuf,
+    },
     /// No usable configuration directory could be found for this user.
     #[error("no configuration directory: set HOME or BERTH_CONFIG_DIR")]
     NoConfigDir,
@@ -87,6 +99,7 @@ impl Error {
         match self {
             Error::Sif { source, .. } => source.to_string(),
             Error::Io { source, .. } => source.to_string(),
+            Error::NotARegularFile { .. } => "not a regular file".to_owned(),
             Error::Squashfs { reason, .. } => {
                 format!("cannot read the container file system: {reason}")
             }
@@ -105,6 +118,7 @@ impl Error {
                 S::BadMagic => "sif.bad_magic",
                 S::BadVersion { .. } => "sif.bad_version",
                 S::NoPrimaryPartition => "sif.no_primary_partition",
+                S::MultiplePrimaryPartitions => "sif.multiple_primary_partitions",
                 S::ObjectNotFound { .. } => "sif.object_not_found",
                 _ => "sif.corrupt",
             },
@@ -116,6 +130,8 @@ impl Error {
                 _ => "io.failed",
             },
             Error::StateFile { .. } => "state.corrupt",
+            Error::NotARegularFile { .. } => "io.not_a_file",
+            Error::UnsupportedPath { .. } => "io.unsupported_path",
             Error::NoConfigDir => "state.no_config_dir",
         }
     }
@@ -128,6 +144,9 @@ impl Error {
             "sif.corrupt" => "The file is damaged or incomplete (for example an interrupted download). Pull or copy it again.",
             "sif.no_primary_partition" => "The image has no root file system, so there is nothing to run or inspect.",
             "sif.object_not_found" => "List the objects to see which IDs exist.",
+            "sif.multiple_primary_partitions" => "The image has more than one root file system; Apptainer cannot run it either. Rebuild it.",
+            "io.not_a_file" => "Pick a SIF file or a folder.",
+            "io.unsupported_path" => "Rename the file or folder so that its path is valid text (UTF-8).",
             "squashfs.corrupt" => "The image's file system is damaged. Pull or build the image again.",
             "sif.unsupported_partition" => "Only SquashFS root file systems can be inspected.",
             "io.not_found" => "The file was moved or deleted. Add it again from its new place.",

@@ -65,7 +65,7 @@ pub fn header_view(h: &Header) -> HeaderView {
         launch_script: (!h.launch_script.is_empty())
             .then(|| String::from_utf8_lossy(&h.launch_script).into_owned()),
         version: h.version.clone(),
-        arch: (h.arch.go_name() != "unknown").then(|| h.arch.go_name().to_owned()),
+        arch: h.arch.is_known().then(|| h.arch.go_name().to_owned()),
         id: (!h.is_nil_id()).then(|| h.id_string()),
         created_at: non_zero_time(h.created_at),
         modified_at: non_zero_time(h.modified_at),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod inspect;
 pub mod model;
 pub mod settings;
+pub mod watch;
 
 pub use catalog::LocalImages;
 pub use dirs::AppDirs;

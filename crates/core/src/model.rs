@@ -172,6 +172,8 @@ pub struct ContainerMetadata {
     pub helpfile: Option<String>,
     /// Environment scripts, in the order `apptainer inspect --environment` shows them.
     pub environment: Vec<EnvFile>,
+    /// What could not be read, or was cut short, while the rest was read fine.
+    pub problems: Vec<String>,
 }
 
 /// Everything Berth shows about one image.

@@ -28,14 +28,16 @@ pub enum Link {
 }
 
 impl Link {
-    /// Decodes a raw LinkedID: 0 is no link, the group flag marks a group.
+    /// Decodes a raw LinkedID as the reference does: the id is the low 28 bits (0 = no
+    /// link, whatever the flag bits say) and only the full flag nibble marks a group.
     pub fn from_raw(raw: u32) -> Link {
-        if raw == 0 {
+        let id = raw & MAX_GROUPED_ID;
+        if id == 0 {
             Link::None
         } else if raw & GROUP_FLAG == GROUP_FLAG {
-            Link::Group(raw & MAX_GROUPED_ID)
+            Link::Group(id)
         } else {
-            Link::Object(raw)
+            Link::Object(id)
         }
     }
 
@@ -47,6 +49,20 @@ impl Link {
             Link::Group(group) if group != 0 && group <= MAX_GROUPED_ID => Ok(group | GROUP_FLAG),
             Link::Object(target) | Link::Group(target) => Err(Error::InvalidLink { target }),
         }
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn raw_links_decode_like_the_reference() {
+        assert_eq!(Link::from_raw(0), Link::None);
+        assert_eq!(Link::from_raw(GROUP_FLAG), Link::None);
+        assert_eq!(Link::from_raw(0x1000_0002), Link::Object(2));
+        assert_eq!(Link::from_raw(0xF000_0003), Link::Group(3));
+        assert_eq!(Link::from_raw(7), Link::Object(7));
     }
 }
 

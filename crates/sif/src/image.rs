@@ -20,12 +20,20 @@ pub struct Image<R> {
     pub(crate) header: Header,
     pub(crate) descriptors: Vec<Descriptor>,
     pub(crate) file_len: u64,
+    /// False for images loaded with [`Image::load_table`]: each object is then checked
+    /// when it is read.
+    pub(crate) objects_checked: bool,
 }
 
 impl Image<File> {
     /// Opens and loads the image at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Image::load(File::open(path)?)
+    }
+
+    /// Opens the image at `path` with [`Image::load_table`].
+    pub fn open_table(path: impl AsRef<Path>) -> Result<Self> {
+        Image::load_table(File::open(path)?)
     }
 }
 
@@ -36,7 +44,19 @@ impl<R: Read + Seek> Image<R> {
     /// what would be unsafe to act on: a table that does not fit in the file, used objects
     /// whose data lies outside the file, and used objects whose data overlap. It never reads
     /// object data.
-    pub fn load(mut reader: R) -> Result<Self> {
+    pub fn load(reader: R) -> Result<Self> {
+        let image = Image::load_table(reader)?;
+        check_objects(&image.descriptors, image.file_len)?;
+        Ok(Image {
+            objects_checked: true,
+            ..image
+        })
+    }
+
+    /// Loads only what the reference loader checks — header and descriptor table — so that
+    /// a truncated or damaged image can still be listed, as `siftool list` lists it. Objects
+    /// are checked one at a time when [`Image::object_reader`] is asked for them.
+    pub fn load_table(mut reader: R) -> Result<Self> {
         let file_len = reader.seek(SeekFrom::End(0))?;
         if file_len < HEADER_LEN as u64 {
             return Err(Error::TooSmall { len: file_len });
@@ -46,19 +66,22 @@ impl<R: Read + Seek> Image<R> {
         reader.read_exact(&mut buf)?;
         let header = Header::decode(&buf)?;
         let descriptors = read_used_descriptors(&mut reader, &header, file_len)?;
-        check_objects(&descriptors, file_len)?;
         Ok(Image {
             reader,
             header,
             descriptors,
             file_len,
+            objects_checked: false,
         })
     }
 
     /// A reader over the data of object `id`.
     pub fn object_reader(&mut self, id: u32) -> Result<ObjectReader<'_, R>> {
         let d = self.descriptor(id)?;
-        // Both were checked to be non-negative and inside the file on load.
+        if !self.objects_checked {
+            check_objects(std::slice::from_ref(d), self.file_len)?;
+        }
+        // Both are now known to be non-negative and inside the file.
         let (start, len) = (d.offset.unsigned_abs(), d.size.unsigned_abs());
         Ok(ObjectReader::new(&mut self.reader, start, len))
     }

@@ -424,3 +424,23 @@ fn random_mutations_never_panic() {
         "mutations should not all be fatal ({loaded} loaded)"
     );
 }
+
+/// `load_table` lists what `load` refuses, and still refuses to read what is not there.
+#[test]
+fn a_truncated_image_lists_with_load_table_but_its_cut_object_cannot_be_read() {
+    let bytes = std::fs::read(testdata().join("images/apptainer-e2e/busybox_amd64.sif")).unwrap();
+    let cut = bytes[..40_000].to_vec();
+    assert!(matches!(
+        berth_sif::Image::load(std::io::Cursor::new(cut.clone())),
+        Err(berth_sif::Error::ObjectOutOfBounds { id: 3, .. })
+    ));
+    let mut image = berth_sif::Image::load_table(std::io::Cursor::new(cut)).unwrap();
+    assert_eq!(image.descriptors().len(), 5);
+    let mut first = Vec::new();
+    std::io::Read::read_to_end(&mut image.object_reader(1).unwrap(), &mut first).unwrap();
+    assert_eq!(first.len(), 39);
+    assert!(matches!(
+        image.object_reader(4),
+        Err(berth_sif::Error::ObjectOutOfBounds { id: 4, .. })
+    ));
+}

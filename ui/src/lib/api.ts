@@ -6,6 +6,7 @@
  * callers can branch on `code` and show `message` and `hint`.
  */
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open } from "@tauri-apps/plugin-dialog";
 import type { ApiError } from "./bindings/ApiError";
@@ -167,6 +168,31 @@ export async function onFileDrop(handler: (event: FileDropEvent) => void): Promi
   return () => {
     // The window may already be going away; nothing useful to do if this fails.
     // (The type says void, but Tauri's unlisten is async and may reject.)
+    Promise.resolve()
+      .then(() => unlisten())
+      .catch(() => {});
+  };
+}
+
+// ---- watched folders ------------------------------------------------------------------
+
+/** Event the backend sends when something changed inside a watched folder. */
+export const CATALOG_CHANGED = "catalog-changed";
+
+/**
+ * Call `handler` when a watched folder changes on disk. The OS reports a file copy as a
+ * burst of changes, so calls are coalesced: one per quiet period of `settleMs`.
+ * Resolves to a function that stops listening.
+ */
+export async function onCatalogChanged(handler: () => void, settleMs = 300): Promise<() => void> {
+  if (!hasBackend()) return () => {};
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const unlisten = await listen(CATALOG_CHANGED, () => {
+    clearTimeout(timer);
+    timer = setTimeout(handler, settleMs);
+  });
+  return () => {
+    clearTimeout(timer);
     Promise.resolve()
       .then(() => unlisten())
       .catch(() => {});

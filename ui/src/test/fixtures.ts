@@ -145,6 +145,7 @@ export function busyboxDetails(path = BUSYBOX): ImageDetails {
           content: "#!/bin/sh\n# Custom environment shell code should follow\n",
         },
       ],
+      problems: [],
     },
     containerError: null,
   };

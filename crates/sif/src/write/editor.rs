@@ -52,6 +52,7 @@ impl<F: Storage> ImageEditor<F> {
                 header,
                 descriptors: Vec::new(),
                 file_len: 0,
+                objects_checked: true,
             },
         };
         for (slot, object) in opts.objects.into_iter().enumerate() {

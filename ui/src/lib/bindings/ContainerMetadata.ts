@@ -33,4 +33,8 @@ helpfile: string | null,
 /**
  * Environment scripts, in the order `apptainer inspect --environment` shows them.
  */
-environment: Array<EnvFile>, };
+environment: Array<EnvFile>, 
+/**
+ * What could not be read, or was cut short, while the rest was read fine.
+ */
+problems: Array<string>, };
