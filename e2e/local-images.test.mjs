@@ -101,6 +101,13 @@ test("a damaged file is listed with a clear error in place, and the app keeps wo
   assert.match(err, /not a SIF|magic/i);
   await desktop.screenshot(driver, "04-broken-file");
 
+  // The truncated download still shows what it holds, with the damage named above it.
+  await clickRow(truncated);
+  await waitForText(driver, byTestId("image-damage"), (t) => /out of bounds/.test(t));
+  await openTab("tab-objects");
+  await waitForText(driver, byTestId("objects-table"), (t) => t.includes("Def.FILE") && t.includes("Signature"));
+  await desktop.screenshot(driver, "04b-truncated-file");
+
   // The good image still opens after the errors.
   await clickRow(busybox);
   await openTab("tab-objects");

@@ -376,6 +376,24 @@ describe("details", () => {
     expect(row(ALPINE)).toHaveAttribute("aria-selected", "true");
   });
 
+  test("a damaged file names the damage above the objects it still shows", async () => {
+    const { user } = await renderWithImages({
+      details: (path) => ({
+        ...busyboxDetails(path),
+        damage: {
+          code: "sif.corrupt",
+          message: "Object 4 out of bounds (offset 45056, size 745472, file length 40000)",
+          hint: "The file is damaged or incomplete (for example an interrupted download). Pull or copy it again.",
+        },
+      }),
+    });
+    await user.click(row(BUSYBOX));
+    const pane = await screen.findByTestId("detail-pane");
+    expect(await within(pane).findByTestId("image-damage")).toHaveTextContent("Object 4 out of bounds");
+    await user.click(within(pane).getByTestId("tab-objects"));
+    expect(within(within(pane).getByTestId("objects-table")).getAllByTestId("object-row")).toHaveLength(5);
+  });
+
   test("partly unreadable metadata lists the problems and still shows the rest", async () => {
     const { user } = await renderWithImages({
       details: (path) => {

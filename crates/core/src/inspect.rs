@@ -10,7 +10,12 @@ use crate::{container, ApiError, Error, Result};
 /// Reads an image's header, objects and (from the primary partition) container metadata.
 /// A damaged file system still gives the header and objects, with `container_error` set.
 pub fn inspect(path: &Path) -> Result<ImageDetails> {
-    let mut image = Image::open(path).map_err(|e| Error::sif(path, e))?;
+    // Header and table only, so a damaged or truncated file still shows what it holds.
+    let mut image = Image::open_table(path).map_err(|e| Error::sif(path, e))?;
+    let damage = image
+        .validate_objects()
+        .err()
+        .map(|e| ApiError::about_shown_file(&Error::sif(path, e)));
     let size = image.file_len();
     let header = header_view(image.header());
     let objects = image.descriptors().iter().map(object_view).collect();
@@ -29,6 +34,7 @@ pub fn inspect(path: &Path) -> Result<ImageDetails> {
         header,
         objects,
         signature_count: u32::try_from(signature_count).unwrap_or(u32::MAX),
+        damage,
         container,
         container_error,
     })
@@ -136,4 +142,44 @@ pub fn extra_fields(d: &Descriptor) -> std::result::Result<Vec<ExtraField>, bert
         DataType::OciRootIndex | DataType::OciBlob => vec![f("Digest", d.oci_digest()?)],
         _ => Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn busybox() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/testdata/sif/images/apptainer-e2e/busybox_amd64.sif")
+    }
+
+    #[test]
+    fn a_whole_image_has_no_damage_and_its_container_metadata() {
+        let d = inspect(&busybox()).unwrap();
+        assert!(d.damage.is_none());
+        assert_eq!(d.objects.len(), 5);
+        assert_eq!(d.signature_count, 1);
+        let c = d.container.unwrap();
+        assert!(c.labels.iter().any(|l| l.value == "busybox:1.33.1"));
+        assert!(c.problems.is_empty());
+    }
+
+    #[test]
+    fn a_truncated_image_still_shows_its_objects_with_the_damage_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cut = dir.path().join("cut.sif");
+        std::fs::write(&cut, &std::fs::read(busybox()).unwrap()[..40_000]).unwrap();
+        let d = inspect(&cut).unwrap();
+        assert_eq!(d.objects.len(), 5);
+        let damage = d.damage.unwrap();
+        assert_eq!(damage.code, "sif.corrupt");
+        assert!(
+            damage.message.contains("out of bounds"),
+            "{}",
+            damage.message
+        );
+        // The root file system lies past the end: said where the metadata would be.
+        assert!(d.container.is_none());
+        assert_eq!(d.container_error.unwrap().code, "sif.corrupt");
+    }
 }

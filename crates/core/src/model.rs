@@ -190,6 +190,9 @@ pub struct ImageDetails {
     pub objects: Vec<ObjectView>,
     /// Number of signature objects.
     pub signature_count: u32,
+    /// Why the file is damaged (objects past its end, overlapping objects), when it is:
+    /// the header and objects are still shown, as far as they can be read.
+    pub damage: Option<ApiError>,
     /// Container metadata, when the primary partition could be read.
     pub container: Option<ContainerMetadata>,
     /// Why the container metadata could not be read.

@@ -129,6 +129,12 @@ impl<R> Image<R> {
         d.id.saturating_sub(min)
     }
 
+    /// The checks [`Image::load`] makes on objects, for an image loaded with
+    /// [`Image::load_table`]: every object inside the file, no two overlapping.
+    pub fn validate_objects(&self) -> Result<()> {
+        check_objects(&self.descriptors, self.file_len)
+    }
+
     /// Length of the file when it was loaded.
     pub fn file_len(&self) -> u64 {
         self.file_len

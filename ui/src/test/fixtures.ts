@@ -122,6 +122,7 @@ export function busyboxDetails(path = BUSYBOX): ImageDetails {
       },
     ],
     signatureCount: 1,
+    damage: null,
     container: {
       labels: [
         { key: "org.label-schema.build-arch", value: "amd64" },

@@ -29,6 +29,11 @@ objects: Array<ObjectView>,
  */
 signatureCount: number, 
 /**
+ * Why the file is damaged (objects past its end, overlapping objects), when it is:
+ * the header and objects are still shown, as far as they can be read.
+ */
+damage: ApiError | null, 
+/**
  * Container metadata, when the primary partition could be read.
  */
 container: ContainerMetadata | null, 
