@@ -49,11 +49,13 @@ export async function startDesktop() {
     xvfb.once("exit", (code) => reject(new Error(`Xvfb exited with ${code}`)));
   });
   const configDir = mkdtempSync(path.join(os.tmpdir(), "berth-e2e-config-"));
+  // Apptainer's keyrings live here for the test, never in the real ~/.apptainer.
+  const keysDir = mkdtempSync(path.join(os.tmpdir(), "berth-e2e-keys-"));
   const port = await freePort();
   const nativePort = await freePort();
   let driverLog = "";
   const driverProc = spawn(tauriDriver, ["--port", String(port), "--native-port", String(nativePort)], {
-    env: { ...process.env, DISPLAY: display, BERTH_CONFIG_DIR: configDir },
+    env: { ...process.env, DISPLAY: display, BERTH_CONFIG_DIR: configDir, APPTAINER_KEYSDIR: keysDir },
     stdio: ["ignore", "pipe", "pipe"],
   });
   driverProc.on("error", (e) => (driverLog += `cannot start ${tauriDriver}: ${e.message} (run scripts/setup.sh test)\n`));
@@ -66,6 +68,7 @@ export async function startDesktop() {
   return {
     display,
     configDir,
+    keysDir,
     /** Launches the app and returns a WebDriver session on its window. */
     async launch() {
       const driver = await new Builder()

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use berth_core::model::{Catalog, ImageDetails, Settings, Theme};
+use berth_core::model::{
+    Catalog, ImageDetails, KeyView, NewKeyRequest, Settings, Theme, VerifyView,
+};
 use berth_core::ApiError;
 use tauri::State;
 
@@ -75,4 +77,73 @@ pub async fn settings_get(state: State<'_, AppState>) -> Reply<Settings> {
 pub async fn settings_set_theme(state: State<'_, AppState>, theme: Theme) -> Reply<Settings> {
     let settings = state.settings.clone();
     blocking(move || settings.set_theme(theme), plain).await
+}
+
+#[tauri::command]
+pub async fn keys_list(state: State<'_, AppState>) -> Reply<Vec<KeyView>> {
+    let keys = state.keys.clone();
+    blocking(move || keys.list(), plain).await
+}
+
+#[tauri::command]
+pub async fn keys_generate(state: State<'_, AppState>, request: NewKeyRequest) -> Reply<KeyView> {
+    let keys = state.keys.clone();
+    blocking(move || keys.generate(request), plain).await
+}
+
+#[tauri::command]
+pub async fn keys_import(
+    state: State<'_, AppState>,
+    path: PathBuf,
+    new_passphrase: Option<String>,
+) -> Reply<Vec<KeyView>> {
+    let keys = state.keys.clone();
+    blocking(
+        move || keys.import_file(&path, new_passphrase.as_deref()),
+        plain,
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn keys_export(
+    state: State<'_, AppState>,
+    fingerprint: String,
+    secret: bool,
+    armor: bool,
+    path: PathBuf,
+) -> Reply<()> {
+    let keys = state.keys.clone();
+    blocking(
+        move || keys.export_file(&fingerprint, secret, armor, &path),
+        plain,
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn keys_remove(state: State<'_, AppState>, fingerprint: String) -> Reply<Vec<KeyView>> {
+    let keys = state.keys.clone();
+    blocking(move || keys.remove(&fingerprint), plain).await
+}
+
+#[tauri::command]
+pub async fn image_sign(
+    state: State<'_, AppState>,
+    path: PathBuf,
+    fingerprint: String,
+    passphrase: Option<String>,
+) -> Reply<VerifyView> {
+    let keys = state.keys.clone();
+    blocking(
+        move || keys.sign_image(&path, &fingerprint, passphrase.as_deref()),
+        ApiError::about_shown_file,
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn image_verify(state: State<'_, AppState>, path: PathBuf) -> Reply<VerifyView> {
+    let keys = state.keys.clone();
+    blocking(move || keys.verify_image(&path), ApiError::about_shown_file).await
 }

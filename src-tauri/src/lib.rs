@@ -4,7 +4,7 @@ mod commands;
 
 use std::sync::Arc;
 
-use berth_core::{AppDirs, LocalImages, SettingsStore};
+use berth_core::{AppDirs, Keys, LocalImages, SettingsStore};
 use tauri::{Emitter, Manager};
 
 /// Event sent to the UI when something changed in a watched folder.
@@ -14,6 +14,7 @@ const CATALOG_CHANGED: &str = "catalog-changed";
 pub struct AppState {
     images: Arc<LocalImages>,
     settings: Arc<SettingsStore>,
+    keys: Arc<Keys>,
 }
 
 /// Starts the app.
@@ -44,6 +45,7 @@ pub fn run() {
             app.manage(AppState {
                 images: Arc::new(images),
                 settings: Arc::new(SettingsStore::new(&dirs)),
+                keys: Arc::new(Keys::from_env()?),
             });
             Ok(())
         })
@@ -55,6 +57,13 @@ pub fn run() {
             commands::image_inspect,
             commands::settings_get,
             commands::settings_set_theme,
+            commands::keys_list,
+            commands::keys_generate,
+            commands::keys_import,
+            commands::keys_export,
+            commands::keys_remove,
+            commands::image_sign,
+            commands::image_verify,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1,7 +1,7 @@
 /**
  * Development harness: the real UI over a fake backend, for looking at it in a browser.
  * `npm run dev`, then open http://localhost:5173/harness/?scenario=data&theme=dark
- * (scenario: data | empty | slow; theme: system | light | dark).
+ * (scenario: data | empty | slow; theme: system | light | dark; keys=error makes keys_list fail).
  *
  * Only index.html is built into dist/, so none of this ships.
  */
@@ -14,12 +14,16 @@ import {
   emptyCatalog,
   image,
   LOLCOW,
+  mixedView,
   sampleCatalog,
+  sampleKeys,
+  verifiedView,
 } from "../src/test/fixtures";
 
 const params = new URLSearchParams(location.search);
 const scenario = params.get("scenario") ?? "data";
 const theme = (params.get("theme") ?? "system") as Theme;
+const keysBroken = params.get("keys") === "error";
 
 function richCatalog() {
   const catalog = sampleCatalog();
@@ -30,6 +34,7 @@ function richCatalog() {
     image("/home/ana/images/ubuntu_22.04.sif", { size: 29_884_416, arch: "amd64", modified: 1690000000, signed: true }),
     image("/home/ana/images/rocky9-minimal.sif", { size: 61_505_536, arch: "arm64", modified: 1712000000 }),
     image("/data/containers/samtools-1.20.sif", { size: 18_247_680, source: "watched", modified: 1715000000 }),
+    image("/home/ana/Downloads/truncated-download.sif", { size: 512_000, modified: 1723000000 }),
     image("/data/containers/half-copied.sif", {
       size: 40_960,
       arch: null,
@@ -67,10 +72,51 @@ const later = <T>(value: () => T) =>
     }, delay),
   );
 
+/** Slow enough to see the progress notes even in the quick scenarios. */
+const work = <T>(ms: number, value: () => T) =>
+  new Promise<T>((resolve, reject) =>
+    setTimeout(() => {
+      try {
+        resolve(value());
+      } catch (e) {
+        reject(e);
+      }
+    }, scenario === "slow" ? ms * 3 : ms),
+  );
+
 const backend = fakeBackend({
   catalog: scenario === "empty" ? emptyCatalog() : richCatalog(),
   theme,
+  keys: scenario === "empty" ? [] : sampleKeys(),
   handlers: {
+    keys_list: () =>
+      later(() => {
+        if (keysBroken) {
+          throw {
+            code: "key.keyring_corrupt",
+            message: "Your public keyring (~/.apptainer/keys/pgp-public) cannot be read: it is not an OpenPGP keyring.",
+            hint: "Move the file aside and import your keys again.",
+          };
+        }
+        return backend.state.keys;
+      }),
+    keys_generate: (args) => work(2500, () => backend.defaults.keys_generate(args)),
+    image_verify: (args) =>
+      work(700, () => {
+        const path = args.path as string;
+        const listed = backend.state.catalog.images.find((img) => img.path === path);
+        if (!listed?.signed) {
+          throw { code: "integrity.no_signatures", message: "The image has no signatures.", hint: null };
+        }
+        return path.includes("ubuntu") ? mixedView() : verifiedView();
+      }),
+    image_sign: (args) =>
+      work(1500, () => {
+        if (args.passphrase === "wrong") {
+          throw { code: "key.bad_passphrase", message: "The passphrase is wrong.", hint: null };
+        }
+        return backend.defaults.image_sign(args);
+      }),
     image_inspect: (args) =>
       later(() => {
         const path = args.path as string;
@@ -83,6 +129,13 @@ const backend = fakeBackend({
           details.header.arch = listed.arch;
           details.signatureCount = listed.signed ? 1 : 0;
           if (!listed.signed) details.objects = details.objects.filter((o) => o.dataType !== "Signature");
+        }
+        if (path.includes("truncated-download")) {
+          details.damage = {
+            code: "sif.damaged",
+            message: "Object 4 ends 12 KiB past the end of the file.",
+            hint: "The download was cut short. Download the image again.",
+          };
         }
         if (path === LOLCOW) {
           details.container = null;

@@ -1,9 +1,13 @@
 //! `berth`: Berth's command line, over the same core as the desktop app.
 
 mod inspect_cmd;
+mod key_cmd;
+mod passphrase;
 mod sif_cmd;
 mod siftool_text;
+mod sign_cmd;
 mod tabwriter;
+mod verify_cmd;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +33,13 @@ enum Command {
     Sif(sif_cmd::SifCommand),
     /// Show the metadata of a container (labels by default), like `apptainer inspect`.
     Inspect(inspect_cmd::InspectArgs),
+    /// Manage OpenPGP keys in Apptainer's keyrings (~/.apptainer/keys).
+    #[command(subcommand)]
+    Key(key_cmd::KeyCommand),
+    /// Sign an image with a key from the secret keyring (as `apptainer sign`).
+    Sign(sign_cmd::SignArgs),
+    /// Verify an image's signatures (as `apptainer verify`; exit status 0 only when verified).
+    Verify(verify_cmd::VerifyArgs),
     /// Developer tasks.
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
@@ -45,6 +56,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sif(cmd) => sif_cmd::run(cmd),
         Command::Inspect(args) => inspect_cmd::run(&args),
+        Command::Key(cmd) => key_cmd::run(cmd),
+        Command::Sign(args) => sign_cmd::run(&args),
+        Command::Verify(args) => match verify_cmd::run(&args) {
+            // Apptainer's status for "did not verify", so scripts can tell it from usage errors.
+            Ok(false) => return ExitCode::from(255),
+            other => other.map(|_| ()),
+        },
         Command::Dev(DevCommand::Bindings { dir }) => berth_core::bindings::write_all(&dir)
             .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display())),
     };

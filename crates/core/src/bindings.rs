@@ -39,6 +39,13 @@ pub fn render() -> Vec<(String, String)> {
         ImageDetails,
         Theme,
         Settings,
+        KeyAlgorithm,
+        NewKeyRequest,
+        KeyView,
+        SignatureScheme,
+        SignatureState,
+        SignatureView,
+        VerifyView,
     );
     out.sort();
     out

@@ -62,6 +62,9 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// Keys, signing or verification failed.
+    #[error(transparent)]
+    Integrity(#[from] berth_integrity::Error),
     /// No usable configuration directory could be found for this user.
     #[error("no configuration directory: set HOME or BERTH_CONFIG_DIR")]
     NoConfigDir,
@@ -130,6 +133,7 @@ impl Error {
                 _ => "io.failed",
             },
             Error::StateFile { .. } => "state.corrupt",
+            Error::Integrity(e) => e.code(),
             Error::NotARegularFile { .. } => "io.not_a_file",
             Error::UnsupportedPath { .. } => "io.unsupported_path",
             Error::NoConfigDir => "state.no_config_dir",
@@ -147,6 +151,11 @@ impl Error {
             "sif.multiple_primary_partitions" => "The image has more than one root file system; Apptainer cannot run it either. Rebuild it.",
             "io.not_a_file" => "Pick a SIF file or a folder.",
             "io.unsupported_path" => "Rename the file or folder so that its path is valid text (UTF-8).",
+            "key.bad_passphrase" => "Type the passphrase again; it is the one chosen when the key was created or imported.",
+            "key.not_found" => "The key is no longer in the keyring. Refresh the Keys page.",
+            "key.cannot_sign" => "This key has no usable signing key (expired, revoked or encryption-only). Create a new key pair.",
+            "key.keyring_corrupt" => "Berth left the keyring file untouched. Check it with `apptainer key list`, or move it away.",
+            "integrity.no_signatures" => "Sign the image first, or ask its author for a signed copy.",
             "squashfs.corrupt" => "The image's file system is damaged. Pull or build the image again.",
             "sif.unsupported_partition" => "Only SquashFS root file systems can be inspected.",
             "io.not_found" => "The file was moved or deleted. Add it again from its new place.",

@@ -220,3 +220,132 @@ pub struct Settings {
     #[serde(default)]
     pub theme: Theme,
 }
+
+/// Algorithm of a new key pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyAlgorithm {
+    /// RSA 4096, what `apptainer key newpair` makes.
+    #[default]
+    Rsa4096,
+    /// RSA 3072.
+    Rsa3072,
+    /// Ed25519: small and fast; read by Apptainer 1.1 and later.
+    Ed25519,
+}
+
+/// What a person fills in to create a key pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NewKeyRequest {
+    /// Name in the user id.
+    pub name: String,
+    /// E-mail in the user id.
+    pub email: String,
+    /// Optional comment in the user id (empty for none).
+    pub comment: String,
+    /// Passphrase protecting the secret key; none leaves it unprotected.
+    pub passphrase: Option<String>,
+    /// Key algorithm.
+    pub algorithm: KeyAlgorithm,
+}
+
+/// An OpenPGP key in Apptainer's keyrings, as the Keys page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    /// Primary key fingerprint, 40 uppercase hex digits.
+    pub fingerprint: String,
+    /// Long key id, 16 uppercase hex digits.
+    pub key_id: String,
+    /// User ids, primary first.
+    pub user_ids: Vec<String>,
+    /// Algorithm and size, e.g. "RSA 4096".
+    pub algorithm: String,
+    /// Creation time, Unix seconds.
+    pub created: i64,
+    /// Expiry time, if any.
+    pub expires: Option<i64>,
+    /// Revoked by its owner.
+    pub revoked: bool,
+    /// Has a usable signing key.
+    pub can_sign: bool,
+    /// The secret key is in the local secret keyring.
+    pub has_secret: bool,
+    /// The secret key needs a passphrase.
+    pub protected: bool,
+    /// Comes from the system-wide (admin) keyring, read-only.
+    pub global: bool,
+    /// Index in the secret keyring, as `--keyidx` counts.
+    pub secret_index: Option<u32>,
+}
+
+/// Which signature scheme an object uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureScheme {
+    /// OpenPGP clear-signed image metadata (what `apptainer sign` writes).
+    Pgp,
+    /// DSSE envelope made with a PEM key.
+    Dsse,
+    /// Singularity 3.0–3.5 signature over object data only.
+    Legacy,
+}
+
+/// The verdict on one signature, in words a person can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum SignatureState {
+    /// Made by the key shown, over exactly the objects shown, none changed since.
+    Valid,
+    /// The signer's public key is not in the keyrings.
+    UnknownSigner,
+    /// Covered data changed after signing.
+    Tampered,
+    /// The signature itself does not verify, or does not match its metadata.
+    Invalid,
+    /// The key has expired or was revoked.
+    KeyNotValid,
+    /// No key material of the right kind was available (e.g. a DSSE signature, no PEM key).
+    NoKeyMaterial,
+}
+
+/// One signature of an image and its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureView {
+    /// Id of the signature object.
+    pub signature_id: u32,
+    /// Scheme.
+    pub scheme: SignatureScheme,
+    /// The group it is linked to, if linked to a group.
+    pub group: Option<u32>,
+    /// Signer fingerprint, when known.
+    pub fingerprint: Option<String>,
+    /// Signer user id, when the key is known.
+    pub signer: Option<String>,
+    /// Where the signer's key was found: "local" or "global" keyring.
+    pub key_source: Option<String>,
+    /// Objects this signature verified.
+    pub objects: Vec<u32>,
+    /// Verdict.
+    pub state: SignatureState,
+    /// The verdict in a sentence, with what to do.
+    pub explanation: String,
+    /// The reference tool's error text, for the technical detail.
+    pub detail: Option<String>,
+}
+
+/// The result of verifying an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyView {
+    /// Every signature verified and every signed object is intact.
+    pub verified: bool,
+    /// One sentence for the top of the view.
+    pub summary: String,
+    /// The reference tool's error text when not verified (`integrity: …`).
+    pub error: Option<String>,
+    /// Each signature object and its verdict.
+    pub signatures: Vec<SignatureView>,
+}

@@ -6,9 +6,18 @@ import {
   catalogRemoveFolder,
   catalogRemoveImage,
   imageInspect,
+  imageSign,
+  imageVerify,
+  keysExport,
+  keysGenerate,
+  keysImport,
+  keysList,
+  keysRemove,
   onFileDrop,
   pickFolder,
   pickImages,
+  pickKeyFile,
+  pickSavePath,
   settingsGet,
   settingsSetTheme,
   toApiError,
@@ -43,6 +52,37 @@ describe("commands", () => {
       ["image_inspect", { path: "/a.sif" }],
       ["settings_get", {}],
       ["settings_set_theme", { theme: "dark" }],
+    ]);
+  });
+
+  test("keys and signatures use the contract's command names and arguments", async () => {
+    const calls = record(() => null);
+    const request = {
+      name: "Ana",
+      email: "ana@example.org",
+      comment: "",
+      passphrase: "pw",
+      algorithm: "rsa4096" as const,
+    };
+    await keysList();
+    await keysGenerate(request);
+    await keysImport("/k/ana.asc", null);
+    await keysImport("/k/ana.gpg", "new");
+    await expect(keysExport("ABCD", true, false, "/k/out.gpg")).resolves.toBeUndefined();
+    await keysRemove("ABCD");
+    await imageSign("/a.sif", "ABCD", "pw");
+    await imageSign("/a.sif", "ABCD", null);
+    await imageVerify("/a.sif");
+    expect(calls).toEqual([
+      ["keys_list", {}],
+      ["keys_generate", { request }],
+      ["keys_import", { path: "/k/ana.asc", newPassphrase: null }],
+      ["keys_import", { path: "/k/ana.gpg", newPassphrase: "new" }],
+      ["keys_export", { fingerprint: "ABCD", secret: true, armor: false, path: "/k/out.gpg" }],
+      ["keys_remove", { fingerprint: "ABCD" }],
+      ["image_sign", { path: "/a.sif", fingerprint: "ABCD", passphrase: "pw" }],
+      ["image_sign", { path: "/a.sif", fingerprint: "ABCD", passphrase: null }],
+      ["image_verify", { path: "/a.sif" }],
     ]);
   });
 
@@ -89,6 +129,22 @@ describe("dialogs", () => {
     });
     answer = null;
     expect(await pickImages()).toEqual([]);
+  });
+
+  test("pickKeyFile asks for one OpenPGP key file; pickSavePath for a place to save", async () => {
+    let answer: unknown = "/k/ana.asc";
+    const calls = record(() => answer);
+    expect(await pickKeyFile()).toBe("/k/ana.asc");
+    expect((calls[0][1] as { options: unknown }).options).toEqual({
+      multiple: false,
+      filters: [{ name: "OpenPGP keys", extensions: ["asc", "gpg", "pgp", "key"] }],
+    });
+    answer = null;
+    expect(await pickKeyFile()).toBeNull();
+    answer = "/k/out.asc";
+    expect(await pickSavePath("ABCD.asc")).toBe("/k/out.asc");
+    expect(calls[2][0]).toBe("plugin:dialog|save");
+    expect((calls[2][1] as { options: unknown }).options).toEqual({ defaultPath: "ABCD.asc" });
   });
 
   test("pickFolder asks for a directory", async () => {

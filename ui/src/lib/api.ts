@@ -8,12 +8,15 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open } from "@tauri-apps/plugin-dialog";
+import { open, save } from "@tauri-apps/plugin-dialog";
 import type { ApiError } from "./bindings/ApiError";
 import type { Catalog } from "./bindings/Catalog";
 import type { ImageDetails } from "./bindings/ImageDetails";
+import type { KeyView } from "./bindings/KeyView";
+import type { NewKeyRequest } from "./bindings/NewKeyRequest";
 import type { Settings } from "./bindings/Settings";
 import type { Theme } from "./bindings/Theme";
+import type { VerifyView } from "./bindings/VerifyView";
 
 /** Codes produced by the UI itself (the backend's codes come from berth-core). */
 export const UI_ERROR = {
@@ -95,6 +98,59 @@ export function imageInspect(path: string): Promise<ImageDetails> {
   return call<ImageDetails>("image_inspect", { path });
 }
 
+/**
+ * Sign every object group of the image with the key `fingerprint`, then verify it.
+ * `passphrase` is null for a key without one. Rejects with `key.bad_passphrase` when the
+ * passphrase is wrong.
+ */
+export function imageSign(path: string, fingerprint: string, passphrase: string | null): Promise<VerifyView> {
+  return call<VerifyView>("image_sign", { path, fingerprint, passphrase });
+}
+
+/** Check every signature of the image against the local and global keyrings. */
+export function imageVerify(path: string): Promise<VerifyView> {
+  return call<VerifyView>("image_verify", { path });
+}
+
+// ---- keys ----------------------------------------------------------------------------
+
+/** Backend error codes the key and signature views branch on. */
+export const KEY_ERROR = {
+  badPassphrase: "key.bad_passphrase",
+  notFound: "key.not_found",
+  cannotSign: "key.cannot_sign",
+  keyringCorrupt: "key.keyring_corrupt",
+  noSignatures: "integrity.no_signatures",
+} as const;
+
+/** Every key in Apptainer's keyrings: local public/secret keys and the global keyring. */
+export function keysList(): Promise<KeyView[]> {
+  return call<KeyView[]>("keys_list");
+}
+
+/** Create a key pair in the local keyrings. RSA 4096 can take several seconds. */
+export function keysGenerate(request: NewKeyRequest): Promise<KeyView> {
+  return call<KeyView>("keys_generate", { request });
+}
+
+/**
+ * Import a key file (binary or armored, public or secret). `newPassphrase` re-encrypts
+ * imported secret keys; null keeps them as they are. Resolves to the imported keys.
+ */
+export function keysImport(path: string, newPassphrase: string | null): Promise<KeyView[]> {
+  return call<KeyView[]>("keys_import", { path, newPassphrase });
+}
+
+/** Write the public (or secret) key to `path`, armored or binary. */
+export async function keysExport(fingerprint: string, secret: boolean, armor: boolean, path: string): Promise<void> {
+  await call<null>("keys_export", { fingerprint, secret, armor, path });
+}
+
+/** Remove a key (public and secret parts) from the local keyrings. Resolves to the keys left. */
+export function keysRemove(fingerprint: string): Promise<KeyView[]> {
+  return call<KeyView[]>("keys_remove", { fingerprint });
+}
+
 // ---- settings ------------------------------------------------------------------------
 
 export function settingsGet(): Promise<Settings> {
@@ -129,6 +185,34 @@ export async function pickFolder(): Promise<string | null> {
     const picked = await open({ directory: true });
     if (picked === null) return null;
     return Array.isArray(picked) ? (picked[0] ?? null) : picked;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** File name extensions of OpenPGP key files, as the import picker and drops accept them. */
+export const KEY_FILE_EXTENSIONS = ["asc", "gpg", "pgp", "key"] as const;
+
+/** Ask for one OpenPGP key file. Resolves to null when the person cancels. */
+export async function pickKeyFile(): Promise<string | null> {
+  if (!hasBackend()) throw noBackendError();
+  try {
+    const picked = await open({
+      multiple: false,
+      filters: [{ name: "OpenPGP keys", extensions: [...KEY_FILE_EXTENSIONS] }],
+    });
+    if (picked === null) return null;
+    return Array.isArray(picked) ? (picked[0] ?? null) : picked;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** Ask where to save a file, starting at `defaultPath`. Resolves to null when cancelled. */
+export async function pickSavePath(defaultPath: string, title?: string): Promise<string | null> {
+  if (!hasBackend()) throw noBackendError();
+  try {
+    return await save(title === undefined ? { defaultPath } : { defaultPath, title });
   } catch (e) {
     throw toApiError(e);
   }

@@ -1,8 +1,15 @@
 import type { ApiError } from "./bindings/ApiError";
 import type { ImageDetails } from "./bindings/ImageDetails";
+import type { VerifyView } from "./bindings/VerifyView";
 
 /** What the detail pane knows about the selected image. */
 export type DetailState =
   | { status: "loading"; path: string }
   | { status: "ready"; path: string; data: ImageDetails }
+  | { status: "error"; path: string; error: ApiError };
+
+/** Verifying (or signing) the selected image, and what came of it. */
+export type VerifyState =
+  | { status: "running"; path: string }
+  | { status: "done"; path: string; result: VerifyView; signed: boolean }
   | { status: "error"; path: string; error: ApiError };

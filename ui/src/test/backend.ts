@@ -6,8 +6,12 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { Catalog } from "../lib/bindings/Catalog";
 import type { ImageDetails } from "../lib/bindings/ImageDetails";
+import type { KeyAlgorithm } from "../lib/bindings/KeyAlgorithm";
+import type { KeyView } from "../lib/bindings/KeyView";
+import type { NewKeyRequest } from "../lib/bindings/NewKeyRequest";
 import type { Theme } from "../lib/bindings/Theme";
-import { busyboxDetails, image } from "./fixtures";
+import type { VerifyView } from "../lib/bindings/VerifyView";
+import { busyboxDetails, image, key, validSignature, verifiedView } from "./fixtures";
 
 export type Call = { cmd: string; args: Record<string, unknown> };
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -16,18 +20,39 @@ export interface FakeBackendOptions {
   catalog?: Catalog;
   theme?: Theme;
   details?: (path: string) => ImageDetails;
+  /** The keyrings; none by default. */
+  keys?: KeyView[];
+  /** What image_verify answers; a verified busybox signature by default. */
+  verify?: (path: string) => VerifyView;
   /** Replace a command: return a value, a promise, or throw an ApiError to reject. */
   handlers?: Record<string, Handler>;
+}
+
+const ALGORITHM_NAMES: Record<KeyAlgorithm, string> = {
+  rsa4096: "RSA 4096",
+  rsa3072: "RSA 3072",
+  ed25519: "EdDSA Ed25519",
+};
+
+function userId(request: NewKeyRequest): string {
+  return `${request.name}${request.comment ? ` (${request.comment})` : ""} <${request.email}>`;
+}
+
+function fakeFingerprint(n: number): string {
+  return `FA4E${String(n).padStart(4, "0")}`.padEnd(40, "0").toUpperCase();
 }
 
 export function fakeBackend(options: FakeBackendOptions = {}) {
   const state = {
     catalog: structuredClone(options.catalog ?? { images: [], folders: [] }),
     theme: options.theme ?? ("system" as Theme),
+    keys: structuredClone(options.keys ?? []),
   };
   const calls: Call[] = [];
   const handlers: Record<string, Handler> = { ...options.handlers };
   const details = options.details ?? ((path: string) => busyboxDetails(path));
+  const verify = options.verify ?? (() => verifiedView());
+  let generated = 0;
 
   const defaults: Record<string, Handler> = {
     catalog_list: () => state.catalog,
@@ -59,6 +84,46 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
       return { theme: state.theme };
     },
     "plugin:dialog|open": () => null,
+    "plugin:dialog|save": () => null,
+    keys_list: () => state.keys,
+    keys_generate: (args) => {
+      const request = args.request as NewKeyRequest;
+      const made = key(fakeFingerprint(++generated), {
+        userIds: [userId(request)],
+        algorithm: ALGORITHM_NAMES[request.algorithm],
+        created: 1730000000,
+        hasSecret: true,
+        protected: request.passphrase !== null,
+        secretIndex: state.keys.filter((k) => k.hasSecret).length,
+      });
+      state.keys.push(made);
+      return made;
+    },
+    keys_import: (args) => {
+      const path = args.path as string;
+      const name = path.slice(path.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "");
+      const made = key(fakeFingerprint(100 + ++generated), { userIds: [`${name} <${name}@example.org>`] });
+      state.keys.push(made);
+      return [made];
+    },
+    keys_export: () => null,
+    keys_remove: (args) => {
+      state.keys = state.keys.filter((k) => k.global || k.fingerprint !== args.fingerprint);
+      return state.keys;
+    },
+    image_verify: (args) => verify(args.path as string),
+    image_sign: (args) => {
+      const signer = state.keys.find((k) => k.fingerprint === args.fingerprint);
+      if (!signer) throw { code: "key.not_found", message: "There is no such key in your keyring.", hint: null };
+      const listed = state.catalog.images.find((img) => img.path === args.path);
+      if (listed) listed.signed = true;
+      return {
+        verified: true,
+        summary: `Signed by ${signer.userIds[0]}; every signed object is intact.`,
+        error: null,
+        signatures: [validSignature({ fingerprint: signer.fingerprint, signer: signer.userIds[0] })],
+      } satisfies VerifyView;
+    },
   };
 
   mockWindows("main");
@@ -80,6 +145,8 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     state,
     calls,
     handlers,
+    /** The fake's own answers, for a replacement that only adds a delay or a failure. */
+    defaults,
     /** Arguments of every call of `cmd`, oldest first. */
     callsOf(cmd: string): Record<string, unknown>[] {
       return calls.filter((c) => c.cmd === cmd).map((c) => c.args);

@@ -5,7 +5,10 @@
 import type { ApiError } from "../lib/bindings/ApiError";
 import type { Catalog } from "../lib/bindings/Catalog";
 import type { ImageDetails } from "../lib/bindings/ImageDetails";
+import type { KeyView } from "../lib/bindings/KeyView";
 import type { LocalImage } from "../lib/bindings/LocalImage";
+import type { SignatureView } from "../lib/bindings/SignatureView";
+import type { VerifyView } from "../lib/bindings/VerifyView";
 
 export const BUSYBOX = "/home/ana/images/busybox_amd64.sif";
 export const ALPINE = "/home/ana/images/alpine-3.20.sif";
@@ -149,5 +152,118 @@ export function busyboxDetails(path = BUSYBOX): ImageDetails {
       problems: [],
     },
     containerError: null,
+  };
+}
+
+// ---- keys and signatures ----------------------------------------------------------------
+
+/** Ana's key signed the busybox sample (the Entity of its signature object). */
+export const ANA_FP = "1137E72E6816BFC06D9CAA0D15F3F4F4F14B03B2";
+export const BOB_FP = "8C2F1A6B0D3E4F5A69788B9CAD0E1F2A3B4C5D6E";
+export const CI_FP = "5E6F7A8B9C0D1E2F3A4B5C6D7E8F9A0B1C2D3E4F";
+export const SITE_FP = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678";
+export const OLD_FP = "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C";
+
+export function key(fingerprint: string, overrides: Partial<KeyView> = {}): KeyView {
+  return {
+    fingerprint,
+    keyId: fingerprint.slice(-16),
+    userIds: ["Someone <someone@example.org>"],
+    algorithm: "RSA 4096",
+    created: 1700000000,
+    expires: null,
+    revoked: false,
+    canSign: true,
+    hasSecret: false,
+    protected: false,
+    global: false,
+    secretIndex: null,
+    ...overrides,
+  };
+}
+
+export function sampleKeys(): KeyView[] {
+  return [
+    key(ANA_FP, {
+      userIds: ["Ana Example <ana@example.org>", "Ana Example (work) <ana@lab.example.edu>"],
+      created: 1627900000,
+      hasSecret: true,
+      protected: true,
+      secretIndex: 0,
+    }),
+    key(BOB_FP, { userIds: ["Bob Builder <bob@example.org>"], algorithm: "EdDSA Ed25519", created: 1710000000 }),
+    key(CI_FP, {
+      userIds: ["CI Robot (nightly builds) <ci@example.org>"],
+      algorithm: "RSA 3072",
+      created: 1715000000,
+      hasSecret: true,
+      secretIndex: 1,
+    }),
+    key(OLD_FP, {
+      userIds: ["Ana Example (old laptop) <ana@old.example>"],
+      created: 1500000000,
+      expires: 1600000000,
+      canSign: false,
+    }),
+    key(SITE_FP, { userIds: ["HPC Center <containers@hpc.example.edu>"], created: 1680000000, global: true }),
+  ];
+}
+
+/** Every signature checked out: one PGP signature by Ana over group 1. */
+export function verifiedView(): VerifyView {
+  return {
+    verified: true,
+    summary: "Signed by Ana Example <ana@example.org>; every signed object is intact.",
+    error: null,
+    signatures: [validSignature()],
+  };
+}
+
+export function validSignature(overrides: Partial<SignatureView> = {}): SignatureView {
+  return {
+    signatureId: 5,
+    scheme: "pgp",
+    group: 1,
+    fingerprint: ANA_FP,
+    signer: "Ana Example <ana@example.org>",
+    keySource: "local",
+    objects: [1, 2, 3, 4],
+    state: "valid",
+    explanation: "The signature is good and the key is in your local keyring.",
+    detail: null,
+    ...overrides,
+  };
+}
+
+/** Three signatures: a good one, one by a key nobody here has, one over changed data. */
+export function mixedView(): VerifyView {
+  return {
+    verified: false,
+    summary: "1 of 3 signatures verified; the image was changed after it was signed.",
+    error: "integrity: object 4: hash mismatch",
+    signatures: [
+      validSignature(),
+      validSignature({
+        signatureId: 6,
+        scheme: "dsse",
+        fingerprint: "FFFF0000EEEE1111DDDD2222CCCC3333BBBB4444",
+        signer: null,
+        keySource: null,
+        state: "unknownSigner",
+        explanation: "The key that made this signature is not in your keyrings. Import the signer's public key to check it.",
+        detail: "openpgp: signature made by unknown entity",
+      }),
+      validSignature({
+        signatureId: 7,
+        scheme: "legacy",
+        group: null,
+        objects: [4],
+        signer: "Bob Builder <bob@example.org>",
+        fingerprint: BOB_FP,
+        state: "tampered",
+        explanation: "Object 4 changed after it was signed. Do not run this image; get it again from its source.",
+        detail: "integrity: object 4: hash mismatch",
+      }),
+    ],
   };
 }
