@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use berth_core::model::{
-    Catalog, ImageDetails, KeyView, NewKeyRequest, Settings, Theme, VerifyView,
+    Catalog, ImageDetails, KeyHitView, KeyView, NewKeyRequest, Settings, Theme, VerifyView,
 };
 use berth_core::ApiError;
 use tauri::State;
@@ -143,7 +143,48 @@ pub async fn image_sign(
 }
 
 #[tauri::command]
-pub async fn image_verify(state: State<'_, AppState>, path: PathBuf) -> Reply<VerifyView> {
+pub async fn image_verify(
+    state: State<'_, AppState>,
+    path: PathBuf,
+    fetch_missing: bool,
+) -> Reply<VerifyView> {
     let keys = state.keys.clone();
-    blocking(move || keys.verify_image(&path), ApiError::about_shown_file).await
+    blocking(
+        move || keys.verify_image(&path, fetch_missing),
+        ApiError::about_shown_file,
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn keyserver_search(state: State<'_, AppState>, query: String) -> Reply<Vec<KeyHitView>> {
+    let keys = state.keys.clone();
+    blocking(move || keys.search_keyservers(&query), plain).await
+}
+
+#[tauri::command]
+pub async fn keyserver_pull(
+    state: State<'_, AppState>,
+    fingerprint: String,
+) -> Reply<Vec<KeyView>> {
+    let keys = state.keys.clone();
+    blocking(move || keys.pull(&fingerprint), plain).await
+}
+
+#[tauri::command]
+pub async fn keyserver_push(
+    state: State<'_, AppState>,
+    fingerprint: String,
+) -> Reply<Option<String>> {
+    let keys = state.keys.clone();
+    blocking(move || keys.push(&fingerprint), plain).await
+}
+
+#[tauri::command]
+pub async fn settings_set_keyservers(
+    state: State<'_, AppState>,
+    keyservers: Vec<String>,
+) -> Reply<Settings> {
+    let settings = state.settings.clone();
+    blocking(move || settings.set_keyservers(keyservers), plain).await
 }

@@ -42,10 +42,11 @@ pub fn run() {
                     LocalImages::new(&dirs)
                 }
             };
+            let settings = Arc::new(SettingsStore::new(&dirs));
             app.manage(AppState {
                 images: Arc::new(images),
-                settings: Arc::new(SettingsStore::new(&dirs)),
-                keys: Arc::new(Keys::from_env()?),
+                keys: Arc::new(Keys::from_env(settings.clone())?),
+                settings,
             });
             Ok(())
         })
@@ -64,6 +65,10 @@ pub fn run() {
             commands::keys_remove,
             commands::image_sign,
             commands::image_verify,
+            commands::keyserver_search,
+            commands::keyserver_pull,
+            commands::keyserver_push,
+            commands::settings_set_keyservers,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

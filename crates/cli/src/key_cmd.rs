@@ -55,6 +55,39 @@ pub enum KeyCommand {
     },
     /// Remove a key (public and secret) from the local keyrings.
     Remove { fingerprint: String },
+    /// Search the keyserver for keys.
+    Search {
+        query: String,
+        /// Keyserver URL (default: Berth's keyserver setting).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Fetch a key from the keyserver into the local public keyring.
+    Pull {
+        fingerprint: String,
+        /// Keyserver URL (default: Berth's keyserver setting).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Publish a local PUBLIC key on the keyserver.
+    Push {
+        fingerprint: String,
+        /// Keyserver URL (default: Berth's keyserver setting).
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+/// Berth's key service, with the keyservers of its settings or the one given.
+pub fn keys_with(url: Option<&str>) -> Result<berth_core::Keys> {
+    let settings = std::sync::Arc::new(berth_core::SettingsStore::new(
+        &berth_core::AppDirs::from_env()?,
+    ));
+    let keys = berth_core::Keys::from_env(settings)?;
+    Ok(match url {
+        Some(url) => keys.with_keyservers(vec![url.to_owned()]),
+        None => keys,
+    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -146,6 +179,50 @@ pub fn run(cmd: KeyCommand) -> Result<()> {
         KeyCommand::Remove { fingerprint } => {
             keyring.remove(&fingerprint)?;
             writeln!(out, "Removed {fingerprint}")?;
+        }
+        KeyCommand::Search { query, url } => {
+            let hits = keys_with(url.as_deref())?.search_keyservers(&query)?;
+            writeln!(out, "Showing {} results", hits.len())?;
+            for h in &hits {
+                writeln!(out)?;
+                writeln!(
+                    out,
+                    "F: {}{}",
+                    h.fingerprint,
+                    if h.revoked { " (revoked/expired)" } else { "" }
+                )?;
+                let bits = h.bits.map(|b| format!(" {b}")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "   {}{bits}{}",
+                    h.algorithm,
+                    if h.in_keyring {
+                        ", in your keyring"
+                    } else {
+                        ""
+                    }
+                )?;
+                for uid in &h.user_ids {
+                    writeln!(out, "   U: {uid}")?;
+                }
+            }
+        }
+        KeyCommand::Pull { fingerprint, url } => {
+            for k in keys_with(url.as_deref())?.pull(&fingerprint)? {
+                writeln!(
+                    out,
+                    "Imported {} ({})",
+                    k.fingerprint,
+                    k.user_ids.first().map_or("", String::as_str)
+                )?;
+            }
+        }
+        KeyCommand::Push { fingerprint, url } => {
+            let reply = keys_with(url.as_deref())?.push(&fingerprint)?;
+            writeln!(out, "Published the public key {fingerprint}")?;
+            if let Some(text) = reply.filter(|t| !t.trim().is_empty()) {
+                writeln!(out, "Key server response: {}", text.trim())?;
+            }
         }
     }
     Ok(())

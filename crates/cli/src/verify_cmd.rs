@@ -36,6 +36,13 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Use only keys already in the keyrings: do not fetch a missing signer's key from the
+    /// keyserver.
+    #[arg(long)]
+    local: bool,
+    /// Keyserver to fetch missing signer keys from (default: Berth's keyserver setting).
+    #[arg(long, conflicts_with = "local")]
+    url: Option<String>,
 }
 
 /// Verifies; `Ok(false)` when the image did not verify (exit status 255, as Apptainer).
@@ -75,7 +82,17 @@ pub fn run(a: &VerifyArgs) -> Result<bool> {
             a.key[0].display()
         );
     }
-    let report = berth_integrity::verify(&a.file, &opts)?;
+    let mut report = berth_integrity::verify(&a.file, &opts)?;
+    let missing = berth_core::keys::missing_signers(&report);
+    if !missing.is_empty() && !a.local && a.key.is_empty() {
+        let servers = crate::key_cmd::keys_with(a.url.as_deref())?.keyservers()?;
+        let urls: Vec<&str> = servers.iter().map(|s| s.url()).collect();
+        eprintln!(
+            "Signer key not in the keyrings: fetching it from {} (--local avoids this)",
+            urls.join(", ")
+        );
+        report = berth_core::keys::verify_with_fetched(&a.file, opts, &servers, &missing)?;
+    }
     let image = Image::open_table(&a.file).with_context(|| a.file.display().to_string())?;
     let mut out = std::io::stdout().lock();
     if a.json {
@@ -98,7 +115,8 @@ fn source_tag(s: Option<KeySource>) -> &'static str {
     match s {
         Some(KeySource::Local) => "[LOCAL]",
         Some(KeySource::Global) => "[GLOBAL]",
-        None => "[REMOTE]",
+        Some(KeySource::Remote) => "[REMOTE]",
+        None => "[UNKNOWN]",
     }
 }
 
@@ -171,7 +189,7 @@ fn json_report(report: &VerifyReport, image: &Image<std::fs::File>) -> serde_jso
                 "Partition": partition,
                 "Name": sig.signer.clone().unwrap_or_else(|| "unknown".into()),
                 "Fingerprint": sig.fingerprint.clone().unwrap_or_default().to_lowercase(),
-                "KeyLocal": sig.key_source.is_some(),
+                "KeyLocal": matches!(sig.key_source, Some(KeySource::Local | KeySource::Global)),
                 "KeyCheck": sig.message.is_none(),
                 "DataCheck": sig.message.is_none(),
             }}));

@@ -46,6 +46,7 @@ pub fn render() -> Vec<(String, String)> {
         SignatureState,
         SignatureView,
         VerifyView,
+        KeyHitView,
     );
     out.sort();
     out

@@ -65,6 +65,12 @@ pub enum Error {
     /// Keys, signing or verification failed.
     #[error(transparent)]
     Integrity(#[from] berth_integrity::Error),
+    /// A keyserver could not be used.
+    #[error(transparent)]
+    Keyserver(#[from] berth_keyserver::Error),
+    /// No keyserver is configured.
+    #[error("no keyserver is configured")]
+    NoKeyserver,
     /// No usable configuration directory could be found for this user.
     #[error("no configuration directory: set HOME or BERTH_CONFIG_DIR")]
     NoConfigDir,
@@ -134,6 +140,8 @@ impl Error {
             },
             Error::StateFile { .. } => "state.corrupt",
             Error::Integrity(e) => e.code(),
+            Error::Keyserver(e) => e.code(),
+            Error::NoKeyserver => "keyserver.none_configured",
             Error::NotARegularFile { .. } => "io.not_a_file",
             Error::UnsupportedPath { .. } => "io.unsupported_path",
             Error::NoConfigDir => "state.no_config_dir",
@@ -156,6 +164,12 @@ impl Error {
             "key.cannot_sign" => "This key has no usable signing key (expired, revoked or encryption-only). Create a new key pair.",
             "key.keyring_corrupt" => "Berth left the keyring file untouched. Check it with `apptainer key list`, or move it away.",
             "integrity.no_signatures" => "Sign the image first, or ask its author for a signed copy.",
+            "keyserver.none_configured" => "Add a keyserver on the Keys page (Apptainer uses https://keys.openpgp.org).",
+            "keyserver.not_found" => "Check the fingerprint, or ask the signer to publish their key.",
+            "keyserver.unreachable" => "Check the keyserver address and your network, then try again.",
+            "keyserver.unauthorized" => "This keyserver needs a token: log in to its remote first.",
+            "keyserver.secret_key_refused" => "Only public keys are published; secret keys never leave this machine.",
+            "keyserver.invalid_url" | "keyserver.insecure_url" => "Use an https:// address (plain http only for a keyserver on this machine).",
             "squashfs.corrupt" => "The image's file system is damaged. Pull or build the image again.",
             "sif.unsupported_partition" => "Only SquashFS root file systems can be inspected.",
             "io.not_found" => "The file was moved or deleted. Add it again from its new place.",

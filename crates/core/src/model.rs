@@ -213,12 +213,29 @@ pub enum Theme {
 }
 
 /// User settings.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
     /// Colour theme.
     #[serde(default)]
     pub theme: Theme,
+    /// OpenPGP keyservers (HKP), tried in order.
+    #[serde(default = "default_keyservers")]
+    pub keyservers: Vec<String>,
+}
+
+/// Apptainer's default keyserver.
+pub fn default_keyservers() -> Vec<String> {
+    vec!["https://keys.openpgp.org".to_owned()]
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            theme: Theme::default(),
+            keyservers: default_keyservers(),
+        }
+    }
 }
 
 /// Algorithm of a new key pair.
@@ -324,7 +341,7 @@ pub struct SignatureView {
     pub fingerprint: Option<String>,
     /// Signer user id, when the key is known.
     pub signer: Option<String>,
-    /// Where the signer's key was found: "local" or "global" keyring.
+    /// Where the signer's key was found: "local" or "global" keyring, or "keyserver" (fetched for this check).
     pub key_source: Option<String>,
     /// Objects this signature verified.
     pub objects: Vec<u32>,
@@ -348,4 +365,26 @@ pub struct VerifyView {
     pub error: Option<String>,
     /// Each signature object and its verdict.
     pub signatures: Vec<SignatureView>,
+}
+
+/// A key found on a keyserver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyHitView {
+    /// Fingerprint (or long key id when the server gives only that), uppercase hex.
+    pub fingerprint: String,
+    /// Algorithm name as the server reports it.
+    pub algorithm: String,
+    /// Key size in bits.
+    pub bits: Option<u32>,
+    /// Creation time, Unix seconds.
+    pub created: Option<i64>,
+    /// Expiry time, Unix seconds.
+    pub expires: Option<i64>,
+    /// Revoked, disabled or expired according to the server.
+    pub revoked: bool,
+    /// User ids.
+    pub user_ids: Vec<String>,
+    /// Already in the local public keyring.
+    pub in_keyring: bool,
 }

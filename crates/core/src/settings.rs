@@ -27,6 +27,19 @@ impl SettingsStore {
         Ok(atomic_file::read_json(&self.path)?.unwrap_or_default())
     }
 
+    /// Sets the keyservers (tried in order) and returns the new settings. Each must be an
+    /// http(s) URL; plain http only for this machine (loopback).
+    pub fn set_keyservers(&self, keyservers: Vec<String>) -> Result<Settings> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        for url in &keyservers {
+            berth_keyserver::check_url(url, false).map_err(crate::Error::from)?;
+        }
+        let mut settings = self.get()?;
+        settings.keyservers = keyservers;
+        atomic_file::write_json(&self.path, &settings)?;
+        Ok(settings)
+    }
+
     /// Sets the theme and returns the new settings.
     pub fn set_theme(&self, theme: Theme) -> Result<Settings> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());

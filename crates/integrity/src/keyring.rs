@@ -37,6 +37,8 @@ pub enum KeySource {
     Local,
     /// The admin-managed global keyring.
     Global,
+    /// Fetched from a keyserver for this verification only (not imported).
+    Remote,
 }
 
 /// One key as listed by `apptainer key list`.
