@@ -2,6 +2,12 @@
  * Development harness: the real UI over a fake backend, for looking at it in a browser.
  * `npm run dev`, then open http://localhost:5173/harness/?scenario=data&theme=dark
  * (scenario: data | empty | slow; theme: system | light | dark; keys=error makes keys_list fail).
+ * Keyserver: searching "offline" fails as an unreachable server would; "nobody" finds nothing.
+ * To look at a state without clicking (e.g. in a headless screenshot): page=keys opens the
+ * Keys page, ksearch=<query> searches the keyserver, kedit=1 opens the keyserver list
+ * editor (kedit=<text> also saves that text), kpublish=1 asks to publish the first key,
+ * image=<name> opens that image's Signatures tab and verifies it, fetch=1 then fetches the
+ * unknown signer's key.
  *
  * Only index.html is built into dist/, so none of this ships.
  */
@@ -12,7 +18,10 @@ import {
   busyboxDetails,
   CORRUPT,
   emptyCatalog,
+  ERIN_FP,
+  fetchedView,
   image,
+  importedView,
   LOLCOW,
   mixedView,
   sampleCatalog,
@@ -108,8 +117,25 @@ const backend = fakeBackend({
         if (!listed?.signed) {
           throw { code: "integrity.no_signatures", message: "The image has no signatures.", hint: null };
         }
-        return path.includes("ubuntu") ? mixedView() : verifiedView();
+        if (!path.includes("ubuntu")) return verifiedView();
+        // Erin's key (the unknown signer) is on the sample keyserver.
+        if (backend.state.keys.some((k) => k.fingerprint === ERIN_FP)) return importedView();
+        return args.fetchMissing ? fetchedView() : mixedView();
       }),
+    keyserver_search: (args) =>
+      work(900, () => {
+        if (String(args.query).includes("offline")) {
+          throw {
+            code: "keyserver.unreachable",
+            message: `cannot reach keyserver ${backend.state.keyservers[0] ?? ""}: connection timed out`,
+            hint: "Check the keyserver address and your network, then try again.",
+          };
+        }
+        return backend.defaults.keyserver_search(args);
+      }),
+    keyserver_pull: (args) => work(900, () => backend.defaults.keyserver_pull(args)),
+    keyserver_push: (args) => work(900, () => backend.defaults.keyserver_push(args)),
+    settings_set_keyservers: (args) => later(() => backend.defaults.settings_set_keyservers(args)),
     image_sign: (args) =>
       work(1500, () => {
         if (args.passphrase === "wrong") {
@@ -153,4 +179,64 @@ const backend = fakeBackend({
 // For poking at it from the devtools console or a screenshot script: `harness.drag("enter")`.
 (window as unknown as { harness: typeof backend }).harness = backend;
 
-void import("../src/main");
+void import("../src/main").then(() => void drive());
+
+// ---- scripted states -------------------------------------------------------------------
+
+function waitFor<T>(find: () => T | null | undefined, timeoutMs = 10000): Promise<T> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      const found = find();
+      if (found) resolve(found);
+      else if (Date.now() - start > timeoutMs) reject(new Error("harness: timed out"));
+      else setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
+
+const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+
+function typeInto(el: HTMLInputElement | HTMLTextAreaElement, text: string) {
+  el.value = text;
+  el.dispatchEvent(new Event("input", { bubbles: true }));
+}
+
+async function drive() {
+  const imageName = params.get("image");
+  const ksearch = params.get("ksearch");
+  const kedit = params.get("kedit");
+  const keysPage = params.get("page") === "keys" || ksearch !== null || kedit !== null || params.has("kpublish");
+  if (!keysPage && imageName === null) return;
+  await waitFor(() => byTestId("app-ready"));
+  if (imageName !== null) {
+    const row = await waitFor(() =>
+      Array.from(document.querySelectorAll<HTMLElement>('[data-testid="image-row"]')).find((r) =>
+        (r.getAttribute("data-path") ?? "").includes(imageName),
+      ),
+    );
+    row.click();
+    (await waitFor(() => byTestId("tab-signatures"))).click();
+    (await waitFor(() => byTestId("verify-button") as HTMLButtonElement | null)).click();
+    if (params.get("fetch") === "1") {
+      (await waitFor(() => byTestId("fetch-key-button"))).click();
+    }
+    return;
+  }
+  (await waitFor(() => byTestId("nav-keys"))).click();
+  await waitFor(() => byTestId("keys-table") ?? byTestId("keys-empty"));
+  if (kedit !== null) {
+    (await waitFor(() => byTestId("keyservers-edit-button") as HTMLButtonElement | null)).click();
+    if (kedit !== "1") {
+      typeInto(await waitFor(() => byTestId("keyservers-input") as HTMLTextAreaElement | null), kedit);
+      byTestId("keyservers-save")?.click();
+    }
+  }
+  if (ksearch !== null) {
+    typeInto(await waitFor(() => byTestId("keyserver-search-input") as HTMLInputElement | null), ksearch);
+    byTestId("keyserver-search-button")?.click();
+  }
+  if (params.has("kpublish")) byTestId("push-key-button")?.click();
+  else byTestId("keyserver-section")?.scrollIntoView({ block: "start" });
+}

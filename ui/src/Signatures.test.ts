@@ -9,6 +9,9 @@ import {
   BUSYBOX,
   busyboxDetails,
   CI_FP,
+  ERIN_FP,
+  fetchedView,
+  importedView,
   mixedView,
   sampleCatalog,
   sampleKeys,
@@ -53,7 +56,7 @@ describe("verify", () => {
     const { backend, user, pane } = await openSignatures(BUSYBOX);
     await user.click(within(pane).getByTestId("verify-button"));
     const summary = await within(pane).findByTestId("verify-summary");
-    expect(backend.callsOf("image_verify")).toEqual([{ path: BUSYBOX }]);
+    expect(backend.callsOf("image_verify")).toEqual([{ path: BUSYBOX, fetchMissing: false }]);
     expect(summary).toHaveClass("success");
     expect(summary).toHaveAttribute("data-verified", "true");
     expect(summary).toHaveTextContent("Signed by Ana Example <ana@example.org>; every signed object is intact.");
@@ -305,5 +308,124 @@ describe("sign", () => {
     expect(within(pane).getByTestId("verify-button")).toBeEnabled();
     await user.click(sign);
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+  });
+});
+
+describe("signer keys from the keyserver", () => {
+  test("an unknown signer's key is fetched for one check, then imported on request", async () => {
+    const { backend, user, pane } = await openSignatures(BUSYBOX);
+    // Busybox verifies like the mixed sample until Erin's key is fetched or imported.
+    backend.handlers.image_verify = (args) => {
+      if (backend.state.keys.some((k) => k.fingerprint === ERIN_FP)) return importedView();
+      return args.fetchMissing ? fetchedView() : mixedView();
+    };
+    await user.click(within(pane).getByTestId("verify-button"));
+    await within(pane).findByTestId("verify-summary");
+    expect(backend.callsOf("image_verify")).toEqual([{ path: BUSYBOX, fetchMissing: false }]);
+
+    // Only the unknown signer's card offers to fetch its key.
+    const cards = within(pane).getAllByTestId("signature-card");
+    expect(cards.map((c) => within(c).queryByTestId("fetch-key-button") !== null)).toEqual([false, true, false]);
+    expect(within(pane).queryByTestId("import-fetched-key-button")).not.toBeInTheDocument();
+
+    let release: (() => void) | undefined;
+    const verify = backend.handlers.image_verify;
+    backend.handlers.image_verify = (args) =>
+      args.fetchMissing ? new Promise((resolve) => (release = () => resolve(verify(args)))) : verify(args);
+    await user.click(within(cards[1]).getByTestId("fetch-key-button"));
+    expect(await within(pane).findByTestId("key-action-progress")).toHaveTextContent(
+      "Fetching the key from the keyserver…",
+    );
+    // The result stays in view while the key is fetched; Verify waits.
+    expect(within(pane).getAllByTestId("signature-card")).toHaveLength(3);
+    expect(within(pane).getByTestId("verify-button")).toBeDisabled();
+    release?.();
+
+    await waitFor(() =>
+      expect(within(pane).getAllByTestId("signature-card")[1]).toHaveAttribute("data-key-source", "keyserver"),
+    );
+    expect(backend.callsOf("image_verify").at(-1)).toEqual({ path: BUSYBOX, fetchMissing: true });
+    const fetched = within(pane).getAllByTestId("signature-card")[1];
+    expect(fetched).toHaveAttribute("data-state", "valid");
+    expect(fetched).toHaveTextContent("Erin Packager <erin@example.net>");
+    expect(within(fetched).getByTestId("signature-key-source")).toHaveTextContent(
+      "Keyserver (fetched for this check, not imported)",
+    );
+    expect(within(fetched).queryByTestId("fetch-key-button")).not.toBeInTheDocument();
+    const importButton = within(fetched).getByTestId("import-fetched-key-button");
+    expect(importButton).toHaveTextContent("Import this key");
+    await waitFor(() => expect(importButton).toHaveFocus());
+    // Nothing was imported by the check.
+    expect(backend.callsOf("keyserver_pull")).toHaveLength(0);
+    expect(backend.state.keys.some((k) => k.fingerprint === ERIN_FP)).toBe(false);
+
+    const before = backend.calls.length;
+    await user.click(importButton);
+    await waitFor(() =>
+      expect(within(pane).getAllByTestId("signature-card")[1]).toHaveAttribute("data-key-source", "local"),
+    );
+    const after = backend.calls.slice(before);
+    expect(after.filter((c) => c.cmd === "keyserver_pull" || c.cmd === "image_verify")).toEqual([
+      { cmd: "keyserver_pull", args: { fingerprint: ERIN_FP } },
+      { cmd: "image_verify", args: { path: BUSYBOX, fetchMissing: false } },
+    ]);
+    const imported = within(pane).getAllByTestId("signature-card")[1];
+    expect(within(imported).getByTestId("signature-key-source")).toHaveTextContent("Local keyring");
+    expect(within(imported).queryByTestId("import-fetched-key-button")).not.toBeInTheDocument();
+    // The keyrings were read again: the sidebar counts the new key.
+    await waitFor(() => expect(screen.getByTestId("nav-keys")).toHaveTextContent("6"));
+    expect(screen.getAllByTestId("toast").map((t) => t.textContent)).toContainEqual(
+      expect.stringContaining("Imported Erin Packager <erin@example.net> into your keyring"),
+    );
+  });
+
+  test("a signer whose key is not on the keyserver says so on its card", async () => {
+    const { backend, user, pane } = await openSignatures(BUSYBOX, {
+      verify: () => mixedView(),
+      handlers: {
+        image_verify: (args) => {
+          if (args.fetchMissing) throw { code: "keyserver.not_found", message: "no matching keys found", hint: null };
+          return mixedView();
+        },
+      },
+    });
+    await user.click(within(pane).getByTestId("verify-button"));
+    await within(pane).findByTestId("verify-summary");
+    const card = within(pane).getAllByTestId("signature-card")[1];
+    await user.click(within(card).getByTestId("fetch-key-button"));
+    const error = await within(card).findByTestId("key-action-error");
+    expect(error).toHaveTextContent("Could not fetch the signer's key");
+    expect(error).toHaveTextContent("No key with this fingerprint on the keyserver");
+    expect(error).toHaveAttribute("data-code", "keyserver.not_found");
+    // The verdict is still there, and the card can try again.
+    expect(within(pane).getAllByTestId("signature-card")).toHaveLength(3);
+    expect(within(card).getByTestId("fetch-key-button")).toBeEnabled();
+    expect(backend.callsOf("image_verify")).toEqual([
+      { path: BUSYBOX, fetchMissing: false },
+      { path: BUSYBOX, fetchMissing: true },
+    ]);
+    // Verify again clears it.
+    await user.click(within(pane).getByTestId("verify-button"));
+    await within(pane).findByTestId("verify-summary");
+    expect(within(pane).queryByTestId("key-action-error")).not.toBeInTheDocument();
+  });
+
+  test("an unreachable keyserver while fetching names what to check", async () => {
+    const { user, pane } = await openSignatures(BUSYBOX, {
+      handlers: {
+        image_verify: (args) => {
+          if (args.fetchMissing) {
+            throw { code: "keyserver.unreachable", message: "cannot reach keyserver https://keys.openpgp.org", hint: null };
+          }
+          return mixedView();
+        },
+      },
+    });
+    await user.click(within(pane).getByTestId("verify-button"));
+    await within(pane).findByTestId("verify-summary");
+    await user.click(within(pane).getByTestId("fetch-key-button"));
+    const error = await within(pane).findByTestId("key-action-error");
+    expect(error).toHaveTextContent("cannot reach keyserver https://keys.openpgp.org");
+    expect(error).toHaveTextContent("Check the address or your network.");
   });
 });

@@ -12,6 +12,9 @@ import {
   keysGenerate,
   keysImport,
   keysList,
+  keyserverPull,
+  keyserverPush,
+  keyserverSearch,
   keysRemove,
   onFileDrop,
   pickFolder,
@@ -19,6 +22,7 @@ import {
   pickKeyFile,
   pickSavePath,
   settingsGet,
+  settingsSetKeyservers,
   settingsSetTheme,
   toApiError,
   type FileDropEvent,
@@ -72,7 +76,8 @@ describe("commands", () => {
     await keysRemove("ABCD");
     await imageSign("/a.sif", "ABCD", "pw");
     await imageSign("/a.sif", "ABCD", null);
-    await imageVerify("/a.sif");
+    await imageVerify("/a.sif", false);
+    await imageVerify("/a.sif", true);
     expect(calls).toEqual([
       ["keys_list", {}],
       ["keys_generate", { request }],
@@ -82,7 +87,22 @@ describe("commands", () => {
       ["keys_remove", { fingerprint: "ABCD" }],
       ["image_sign", { path: "/a.sif", fingerprint: "ABCD", passphrase: "pw" }],
       ["image_sign", { path: "/a.sif", fingerprint: "ABCD", passphrase: null }],
-      ["image_verify", { path: "/a.sif" }],
+      ["image_verify", { path: "/a.sif", fetchMissing: false }],
+      ["image_verify", { path: "/a.sif", fetchMissing: true }],
+    ]);
+  });
+
+  test("keyserver commands use the contract's command names and arguments", async () => {
+    const calls = record((cmd) => (cmd === "keyserver_push" ? "Key uploaded" : []));
+    await keyserverSearch("ana@example.org");
+    await keyserverPull("ABCD");
+    await expect(keyserverPush("ABCD")).resolves.toBe("Key uploaded");
+    await settingsSetKeyservers(["https://keys.openpgp.org", "http://localhost:11371"]);
+    expect(calls).toEqual([
+      ["keyserver_search", { query: "ana@example.org" }],
+      ["keyserver_pull", { fingerprint: "ABCD" }],
+      ["keyserver_push", { fingerprint: "ABCD" }],
+      ["settings_set_keyservers", { keyservers: ["https://keys.openpgp.org", "http://localhost:11371"] }],
     ]);
   });
 

@@ -12,6 +12,7 @@ import { open, save } from "@tauri-apps/plugin-dialog";
 import type { ApiError } from "./bindings/ApiError";
 import type { Catalog } from "./bindings/Catalog";
 import type { ImageDetails } from "./bindings/ImageDetails";
+import type { KeyHitView } from "./bindings/KeyHitView";
 import type { KeyView } from "./bindings/KeyView";
 import type { NewKeyRequest } from "./bindings/NewKeyRequest";
 import type { Settings } from "./bindings/Settings";
@@ -107,9 +108,13 @@ export function imageSign(path: string, fingerprint: string, passphrase: string 
   return call<VerifyView>("image_sign", { path, fingerprint, passphrase });
 }
 
-/** Check every signature of the image against the local and global keyrings. */
-export function imageVerify(path: string): Promise<VerifyView> {
-  return call<VerifyView>("image_verify", { path });
+/**
+ * Check every signature of the image against the local and global keyrings. With
+ * `fetchMissing`, keys of unknown signers are fetched from the keyservers for this check
+ * only (not imported); their signatures then show key source "keyserver".
+ */
+export function imageVerify(path: string, fetchMissing: boolean): Promise<VerifyView> {
+  return call<VerifyView>("image_verify", { path, fetchMissing });
 }
 
 // ---- keys ----------------------------------------------------------------------------
@@ -151,6 +156,36 @@ export function keysRemove(fingerprint: string): Promise<KeyView[]> {
   return call<KeyView[]>("keys_remove", { fingerprint });
 }
 
+// ---- keyservers ----------------------------------------------------------------------
+
+/** Backend error codes the keyserver views branch on. */
+export const KEYSERVER_ERROR = {
+  notFound: "keyserver.not_found",
+  unreachable: "keyserver.unreachable",
+  unauthorized: "keyserver.unauthorized",
+  secretKeyRefused: "keyserver.secret_key_refused",
+  invalidUrl: "keyserver.invalid_url",
+  insecureUrl: "keyserver.insecure_url",
+} as const;
+
+/** Search the configured keyservers (HKP) for a name, e-mail address or fingerprint. */
+export function keyserverSearch(query: string): Promise<KeyHitView[]> {
+  return call<KeyHitView[]>("keyserver_search", { query });
+}
+
+/** Fetch a key from the keyservers into the local public keyring; resolves to the imported keys. */
+export function keyserverPull(fingerprint: string): Promise<KeyView[]> {
+  return call<KeyView[]>("keyserver_pull", { fingerprint });
+}
+
+/**
+ * Publish the PUBLIC key `fingerprint` (a secret key never leaves the machine). Resolves
+ * to the server's answer, when it gave one.
+ */
+export function keyserverPush(fingerprint: string): Promise<string | null> {
+  return call<string | null>("keyserver_push", { fingerprint });
+}
+
 // ---- settings ------------------------------------------------------------------------
 
 export function settingsGet(): Promise<Settings> {
@@ -159,6 +194,11 @@ export function settingsGet(): Promise<Settings> {
 
 export function settingsSetTheme(theme: Theme): Promise<Settings> {
   return call<Settings>("settings_set_theme", { theme });
+}
+
+/** Replace the keyserver URLs (tried in order). Rejects with `keyserver.invalid_url` or `keyserver.insecure_url`. */
+export function settingsSetKeyservers(keyservers: string[]): Promise<Settings> {
+  return call<Settings>("settings_set_keyservers", { keyservers });
 }
 
 // ---- native dialogs ------------------------------------------------------------------

@@ -13,3 +13,11 @@ export type VerifyState =
   | { status: "running"; path: string }
   | { status: "done"; path: string; result: VerifyView; signed: boolean }
   | { status: "error"; path: string; error: ApiError };
+
+/**
+ * Getting a signer's key for a signature card: fetching it from the keyserver for one
+ * check, or importing a fetched key into the keyring.
+ */
+export type KeyAction =
+  | { kind: "fetch" | "import"; path: string; signatureId: number; status: "running" }
+  | { kind: "fetch" | "import"; path: string; signatureId: number; status: "error"; error: ApiError };

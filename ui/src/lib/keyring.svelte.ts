@@ -1,4 +1,4 @@
-import { keysExport, keysGenerate, keysImport, keysList, keysRemove, toApiError } from "./api";
+import { keyserverPull, keysExport, keysGenerate, keysImport, keysList, keysRemove, toApiError } from "./api";
 import type { ApiError } from "./bindings/ApiError";
 import type { KeyView } from "./bindings/KeyView";
 import type { NewKeyRequest } from "./bindings/NewKeyRequest";
@@ -17,7 +17,7 @@ export class KeyringStore {
   loading = $state(false);
   /** The last load failed and there is no list to show instead. */
   loadError = $state<ApiError | null>(null);
-  /** Number of changes (generate, import, remove) in flight. */
+  /** Number of changes (generate, import, pull, remove) in flight. */
   pending = $state(0);
 
   /** Keys that can sign an image. */
@@ -61,6 +61,15 @@ export class KeyringStore {
   async importFile(path: string, newPassphrase: string | null): Promise<KeyView[]> {
     return this.#change(async () => {
       const imported = await keysImport(path, newPassphrase);
+      await this.refresh();
+      return imported;
+    });
+  }
+
+  /** Fetch a key from the keyservers into the local public keyring; resolves to the imported keys. */
+  async pull(fingerprint: string): Promise<KeyView[]> {
+    return this.#change(async () => {
+      const imported = await keyserverPull(fingerprint);
       await this.refresh();
       return imported;
     });

@@ -17,6 +17,12 @@ export function primaryUserId(key: KeyView): string | null {
   return key.userIds.find((u) => u.trim() !== "") ?? null;
 }
 
+/** "Ana Example (work) <ana@example.org>" → name part and "<ana@example.org>". */
+export function splitUserId(uid: string): { name: string; email: string } {
+  const m = /^(.*?)\s*(<[^<>]*>)$/.exec(uid.trim());
+  return m ? { name: m[1], email: m[2] } : { name: uid, email: "" };
+}
+
 /** What to call a key in sentences and dialogs: its user id, else its short fingerprint. */
 export function keyLabel(key: KeyView): string {
   return primaryUserId(key) ?? `key ${shortFingerprint(key.fingerprint)}`;

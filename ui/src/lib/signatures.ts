@@ -42,6 +42,7 @@ export function schemeLabel(scheme: SignatureScheme): string {
 export function keySourceLabel(source: string | null): string {
   if (source === "local") return "Local keyring";
   if (source === "global") return "Global keyring";
+  if (source === "keyserver") return "Keyserver (fetched for this check, not imported)";
   if (source === null) return "Not in your keyrings";
   return source;
 }

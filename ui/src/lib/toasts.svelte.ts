@@ -3,7 +3,7 @@ import type { ApiError } from "./bindings/ApiError";
 
 export type Toast =
   | { id: number; kind: "error"; title: string; error: ApiError }
-  | { id: number; kind: "info"; title: string };
+  | { id: number; kind: "info"; title: string; detail?: string };
 
 const INFO_TIMEOUT_MS = 5000;
 const MAX_TOASTS = 4;
@@ -19,9 +19,10 @@ export class Toasts {
     return id;
   }
 
-  info(title: string): number {
+  /** A note; `detail` is a second, quieter line (e.g. what a server answered). */
+  info(title: string, detail?: string): number {
     const id = this.#next++;
-    this.#push({ id, kind: "info", title });
+    this.#push(detail ? { id, kind: "info", title, detail } : { id, kind: "info", title });
     setTimeout(() => this.dismiss(id), INFO_TIMEOUT_MS);
     return id;
   }

@@ -7,11 +7,13 @@ import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { Catalog } from "../lib/bindings/Catalog";
 import type { ImageDetails } from "../lib/bindings/ImageDetails";
 import type { KeyAlgorithm } from "../lib/bindings/KeyAlgorithm";
+import type { KeyHitView } from "../lib/bindings/KeyHitView";
 import type { KeyView } from "../lib/bindings/KeyView";
 import type { NewKeyRequest } from "../lib/bindings/NewKeyRequest";
 import type { Theme } from "../lib/bindings/Theme";
 import type { VerifyView } from "../lib/bindings/VerifyView";
-import { busyboxDetails, image, key, validSignature, verifiedView } from "./fixtures";
+import type { Settings } from "../lib/bindings/Settings";
+import { busyboxDetails, image, key, KEYSERVER, sampleHits, validSignature, verifiedView } from "./fixtures";
 
 export type Call = { cmd: string; args: Record<string, unknown> };
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -23,7 +25,11 @@ export interface FakeBackendOptions {
   /** The keyrings; none by default. */
   keys?: KeyView[];
   /** What image_verify answers; a verified busybox signature by default. */
-  verify?: (path: string) => VerifyView;
+  verify?: (path: string, fetchMissing: boolean) => VerifyView;
+  /** The configured keyservers; keys.openpgp.org by default. */
+  keyservers?: string[];
+  /** What the keyserver holds; {@link sampleHits} by default. */
+  keyserverHits?: KeyHitView[];
   /** Replace a command: return a value, a promise, or throw an ApiError to reject. */
   handlers?: Record<string, Handler>;
 }
@@ -38,6 +44,41 @@ function userId(request: NewKeyRequest): string {
   return `${request.name}${request.comment ? ` (${request.comment})` : ""} <${request.email}>`;
 }
 
+const KEYSERVER_NOT_FOUND = {
+  code: "keyserver.not_found",
+  message: "no matching keys found",
+  hint: "Check the fingerprint, or ask the signer to publish their key.",
+};
+
+/** As the backend checks a keyserver URL: https, or plain http for this machine only. */
+function checkKeyserverUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw { code: "keyserver.invalid_url", message: `invalid keyserver URL: ${url}`, hint: null };
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw { code: "keyserver.invalid_url", message: `invalid keyserver URL: ${url}: use http or https`, hint: null };
+  }
+  const local = ["localhost", "127.0.0.1", "[::1]"].includes(parsed.hostname);
+  if (parsed.protocol === "http:" && !local) {
+    throw {
+      code: "keyserver.insecure_url",
+      message: `refusing plain http for keyserver ${url}: use https, or allow http explicitly`,
+      hint: null,
+    };
+  }
+}
+
+/** Does a keyserver hit match a search, as HKP's index does (text in a user id, or the fingerprint)? */
+function matches(hit: KeyHitView, query: string): boolean {
+  const q = query.trim().toLowerCase();
+  const hex = q.replace(/^0x/, "").replace(/\s+/g, "").toUpperCase();
+  if (/^[0-9A-F]{8,64}$/.test(hex) && hit.fingerprint.endsWith(hex)) return true;
+  return hit.userIds.some((u) => u.toLowerCase().includes(q));
+}
+
 function fakeFingerprint(n: number): string {
   return `FA4E${String(n).padStart(4, "0")}`.padEnd(40, "0").toUpperCase();
 }
@@ -47,7 +88,11 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     catalog: structuredClone(options.catalog ?? { images: [], folders: [] }),
     theme: options.theme ?? ("system" as Theme),
     keys: structuredClone(options.keys ?? []),
+    keyservers: [...(options.keyservers ?? [KEYSERVER])],
+    keyserverHits: structuredClone(options.keyserverHits ?? sampleHits()),
   };
+  const settings = (): Settings => ({ theme: state.theme, keyservers: [...state.keyservers] });
+  const inKeyring = (fingerprint: string) => state.keys.some((k) => !k.global && k.fingerprint.endsWith(fingerprint));
   const calls: Call[] = [];
   const handlers: Record<string, Handler> = { ...options.handlers };
   const details = options.details ?? ((path: string) => busyboxDetails(path));
@@ -78,10 +123,48 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
       return state.catalog;
     },
     image_inspect: (args) => details(args.path as string),
-    settings_get: () => ({ theme: state.theme }),
+    settings_get: () => settings(),
     settings_set_theme: (args) => {
       state.theme = args.theme as Theme;
-      return { theme: state.theme };
+      return settings();
+    },
+    settings_set_keyservers: (args) => {
+      const list = args.keyservers as string[];
+      list.forEach(checkKeyserverUrl);
+      state.keyservers = [...list];
+      return settings();
+    },
+    keyserver_search: (args) => {
+      if (state.keyservers.length === 0) {
+        throw { code: "keyserver.none_configured", message: "No keyserver is configured.", hint: null };
+      }
+      const hits = state.keyserverHits
+        .filter((h) => matches(h, args.query as string))
+        .map((h) => ({ ...h, inKeyring: h.inKeyring || inKeyring(h.fingerprint) }));
+      // HKP answers 404 when nothing matches, and so does the backend.
+      if (hits.length === 0) throw KEYSERVER_NOT_FOUND;
+      return hits;
+    },
+    keyserver_pull: (args) => {
+      const fingerprint = args.fingerprint as string;
+      const found = state.keyserverHits.find((h) => h.fingerprint === fingerprint);
+      if (!found) throw KEYSERVER_NOT_FOUND;
+      const existing = state.keys.find((k) => !k.global && k.fingerprint === fingerprint);
+      if (existing) return [existing];
+      const pulled = key(fingerprint, {
+        userIds: found.userIds,
+        algorithm: found.bits ? `${found.algorithm} ${found.bits}` : found.algorithm,
+        created: found.created ?? 0,
+        expires: found.expires,
+        revoked: found.revoked,
+      });
+      state.keys.push(pulled);
+      return [pulled];
+    },
+    keyserver_push: (args) => {
+      const local = state.keys.find((k) => !k.global && k.fingerprint === args.fingerprint);
+      if (!local) throw { code: "key.not_found", message: "There is no such key in your keyring.", hint: null };
+      return `Key block in add request contained 1 key: ${local.fingerprint}`;
     },
     "plugin:dialog|open": () => null,
     "plugin:dialog|save": () => null,
@@ -111,7 +194,7 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
       state.keys = state.keys.filter((k) => k.global || k.fingerprint !== args.fingerprint);
       return state.keys;
     },
-    image_verify: (args) => verify(args.path as string),
+    image_verify: (args) => verify(args.path as string, args.fetchMissing === true),
     image_sign: (args) => {
       const signer = state.keys.find((k) => k.fingerprint === args.fingerprint);
       if (!signer) throw { code: "key.not_found", message: "There is no such key in your keyring.", hint: null };

@@ -5,6 +5,7 @@
 import type { ApiError } from "../lib/bindings/ApiError";
 import type { Catalog } from "../lib/bindings/Catalog";
 import type { ImageDetails } from "../lib/bindings/ImageDetails";
+import type { KeyHitView } from "../lib/bindings/KeyHitView";
 import type { KeyView } from "../lib/bindings/KeyView";
 import type { LocalImage } from "../lib/bindings/LocalImage";
 import type { SignatureView } from "../lib/bindings/SignatureView";
@@ -266,4 +267,91 @@ export function mixedView(): VerifyView {
       }),
     ],
   };
+}
+
+// ---- keyservers ---------------------------------------------------------------------------
+
+export const KEYSERVER = "https://keys.openpgp.org";
+/** The signer of the unknown-signer signature in {@link mixedView}: on the keyserver only. */
+export const ERIN_FP = "FFFF0000EEEE1111DDDD2222CCCC3333BBBB4444";
+export const CAROL_FP = "C4A2011E5B6D7E8F90A1B2C3D4E5F60718293A4B";
+export const CAROL_OLD_FP = "C4A2011E00000000000000000000000000001999";
+export const DEV_FP = "DE7DE7DE7DE7DE7DE7DE7DE7DE7DE7DE7DE7DE70";
+
+export function hit(fingerprint: string, overrides: Partial<KeyHitView> = {}): KeyHitView {
+  return {
+    fingerprint,
+    algorithm: "RSA",
+    bits: 4096,
+    created: 1700000000,
+    expires: null,
+    revoked: false,
+    userIds: ["Someone <someone@example.org>"],
+    inKeyring: false,
+    ...overrides,
+  };
+}
+
+/** What the sample keyserver holds. Ana's key is also in the sample keyring. */
+export function sampleHits(): KeyHitView[] {
+  return [
+    hit(ANA_FP, {
+      userIds: ["Ana Example <ana@example.org>", "Ana Example (work) <ana@lab.example.edu>"],
+      created: 1627900000,
+      inKeyring: true,
+    }),
+    hit(CAROL_FP, {
+      userIds: ["Carol Researcher <carol@uni.example.edu>", "Carol R. (containers) <carol@hpc.example.edu>"],
+      created: 1712345678,
+    }),
+    hit(CAROL_OLD_FP, {
+      userIds: ["Carol Researcher (2019) <carol@old.example>"],
+      algorithm: "RSA",
+      bits: 2048,
+      created: 1550000000,
+      revoked: true,
+    }),
+    hit(DEV_FP, {
+      userIds: ["Lab Dev Team <dev@lab.example.edu>"],
+      algorithm: "EdDSA",
+      bits: 256,
+      created: 1600000000,
+      expires: 1650000000,
+      revoked: true,
+    }),
+    hit(ERIN_FP, {
+      userIds: ["Erin Packager <erin@example.net>"],
+      algorithm: "ECDSA",
+      bits: 256,
+      created: 1690000000,
+    }),
+  ];
+}
+
+/** {@link mixedView} after fetching the unknown signer's key from the keyserver. */
+export function fetchedView(): VerifyView {
+  const view = mixedView();
+  view.summary = "2 of 3 signatures verified; the image was changed after it was signed.";
+  view.signatures[1] = {
+    ...view.signatures[1],
+    signer: "Erin Packager <erin@example.net>",
+    keySource: "keyserver",
+    state: "valid",
+    objects: [1, 2, 3, 4],
+    explanation:
+      "The signature is good; the key came from the keyserver for this check and is not in your keyrings. Import it to trust it from now on.",
+    detail: null,
+  };
+  return view;
+}
+
+/** {@link fetchedView} once Erin's key is in the local keyring. */
+export function importedView(): VerifyView {
+  const view = fetchedView();
+  view.signatures[1] = {
+    ...view.signatures[1],
+    keySource: "local",
+    explanation: "The signature is good and the key is in your local keyring.",
+  };
+  return view;
 }

@@ -8,4 +8,8 @@ export type Settings = {
 /**
  * Colour theme.
  */
-theme: Theme, };
+theme: Theme, 
+/**
+ * OpenPGP keyservers (HKP), tried in order.
+ */
+keyservers: Array<string>, };

@@ -27,7 +27,7 @@ fingerprint: string | null,
  */
 signer: string | null, 
 /**
- * Where the signer's key was found: "local" or "global" keyring.
+ * Where the signer's key was found: "local" or "global" keyring, or "keyserver" (fetched for this check).
  */
 keySource: string | null, 
 /**
