@@ -44,6 +44,7 @@ bindings:
 
 bench:
 	bench/inspect.sh
+	bench/signing.sh
 
 clean:
 	cargo clean
