@@ -37,6 +37,9 @@ test("the Keys page starts empty and says how to begin", async () => {
   await click("nav-keys");
   const text = await waitForText(driver, byTestId("keys-empty"), (t) => t.length > 0);
   assert.match(text, /create a key pair|import/i);
+  // The page names the keyring folder in use: here the test's own, never ~/.apptainer.
+  const where = await waitForText(driver, byTestId("keys-location"), (t) => t.includes("berth-e2e-keys-"));
+  assert.equal(where.trim(), desktop.keysDir);
 });
 
 test("creating a key pair lists it as a secret key that can sign", async () => {

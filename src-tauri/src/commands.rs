@@ -188,3 +188,8 @@ pub async fn settings_set_keyservers(
     let settings = state.settings.clone();
     blocking(move || settings.set_keyservers(keyservers), plain).await
 }
+
+#[tauri::command]
+pub fn keys_location(state: State<'_, AppState>) -> String {
+    state.keys.location()
+}

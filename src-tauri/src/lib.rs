@@ -59,6 +59,7 @@ pub fn run() {
             commands::settings_get,
             commands::settings_set_theme,
             commands::keys_list,
+            commands::keys_location,
             commands::keys_generate,
             commands::keys_import,
             commands::keys_export,

@@ -28,6 +28,11 @@ function badges(row: HTMLElement): (string | null)[] {
   return Array.from(row.querySelectorAll("[data-badge]")).map((b) => b.getAttribute("data-badge"));
 }
 
+test("the Keys page names the keyring folder the backend uses", async () => {
+  await openKeys();
+  await waitFor(() => expect(screen.getByTestId("keys-location")).toHaveTextContent("/home/ada/.apptainer/keys"));
+});
+
 describe("keys page", () => {
   test("the sidebar counts the keys and the page lists them with their badges", async () => {
     const { backend } = await openKeys();

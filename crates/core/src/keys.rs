@@ -54,6 +54,11 @@ impl Keys {
         self
     }
 
+    /// The folder holding the local keyrings.
+    pub fn location(&self) -> String {
+        self.keyring.paths().keys_dir.display().to_string()
+    }
+
     /// Every key: local public keys (marked when their secret is there too), secret-only
     /// keys, then the global keyring's.
     pub fn list(&self) -> Result<Vec<KeyView>> {

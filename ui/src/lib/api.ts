@@ -188,6 +188,11 @@ export function keyserverPush(fingerprint: string): Promise<string | null> {
 
 // ---- settings ------------------------------------------------------------------------
 
+/** Where Apptainer's keyrings are on this machine (the folder `apptainer key` uses). */
+export function keysLocation(): Promise<string> {
+  return call<string>("keys_location");
+}
+
 export function settingsGet(): Promise<Settings> {
   return call<Settings>("settings_get");
 }

@@ -166,6 +166,7 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
       if (!local) throw { code: "key.not_found", message: "There is no such key in your keyring.", hint: null };
       return `Key block in add request contained 1 key: ${local.fingerprint}`;
     },
+    "keys_location": () => "/home/ada/.apptainer/keys",
     "plugin:dialog|open": () => null,
     "plugin:dialog|save": () => null,
     keys_list: () => state.keys,
