@@ -3,6 +3,7 @@
 mod inspect_cmd;
 mod key_cmd;
 mod passphrase;
+mod remote_cmd;
 mod sif_cmd;
 mod siftool_text;
 mod sign_cmd;
@@ -36,6 +37,9 @@ enum Command {
     /// Manage OpenPGP keys in Apptainer's keyrings (~/.apptainer/keys).
     #[command(subcommand)]
     Key(key_cmd::KeyCommand),
+    /// Manage library remotes (tokens live only in the system keychain).
+    #[command(subcommand)]
+    Remote(remote_cmd::RemoteCommand),
     /// Sign an image with a key from the secret keyring (as `apptainer sign`).
     Sign(sign_cmd::SignArgs),
     /// Verify an image's signatures (as `apptainer verify`; exit status 0 only when verified).
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Sif(cmd) => sif_cmd::run(cmd),
         Command::Inspect(args) => inspect_cmd::run(&args),
         Command::Key(cmd) => key_cmd::run(cmd),
+        Command::Remote(cmd) => remote_cmd::run(cmd),
         Command::Sign(args) => sign_cmd::run(&args),
         Command::Verify(args) => match verify_cmd::run(&args) {
             // Apptainer's status for "did not verify", so scripts can tell it from usage errors.

@@ -74,6 +74,67 @@ pub enum Error {
     /// No usable configuration directory could be found for this user.
     #[error("no configuration directory: set HOME or BERTH_CONFIG_DIR")]
     NoConfigDir,
+    /// A remote name Berth does not accept.
+    #[error("{name:?} is not a valid remote name: {reason}")]
+    InvalidRemoteName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A remote address Berth cannot use.
+    #[error("{uri:?} is not a usable remote address: {reason}")]
+    InvalidRemoteUri {
+        /// The address as given.
+        uri: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A plain-http remote address without the explicit insecure choice.
+    #[error("{uri} uses plain http")]
+    InsecureRemoteUri {
+        /// The address as given.
+        uri: String,
+    },
+    /// Another remote already has this name.
+    #[error("a remote named {name:?} already exists")]
+    RemoteExists {
+        /// The name.
+        name: String,
+    },
+    /// No remote has this name.
+    #[error("there is no remote named {name:?}")]
+    RemoteNotFound {
+        /// The name.
+        name: String,
+    },
+    /// A token that cannot be stored (empty, several lines). The token itself is never shown.
+    #[error("the token cannot be used: {reason}")]
+    InvalidToken {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The system keychain (Secret Service, macOS Keychain, Windows Credential Manager)
+    /// cannot be reached or is locked. The message never contains a secret.
+    #[error("the system keychain is not available: {reason}")]
+    KeychainUnavailable {
+        /// What the keychain said.
+        reason: String,
+    },
+    /// The keychain answered but refused the operation. The message never contains a secret.
+    #[error("the system keychain refused the operation: {reason}")]
+    KeychainFailed {
+        /// What the keychain said.
+        reason: String,
+    },
+    /// An Apptainer/SingularityCE `remote.yaml` that cannot be read as one (it is left untouched).
+    #[error("{path}: not a valid remote.yaml: {reason}")]
+    RemoteYaml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with quoted values left out.
+        reason: String,
+    },
 }
 
 /// Result with the core's [`Error`].
@@ -145,6 +206,15 @@ impl Error {
             Error::NotARegularFile { .. } => "io.not_a_file",
             Error::UnsupportedPath { .. } => "io.unsupported_path",
             Error::NoConfigDir => "state.no_config_dir",
+            Error::InvalidRemoteName { .. } => "remote.invalid_name",
+            Error::InvalidRemoteUri { .. } => "remote.invalid_uri",
+            Error::InsecureRemoteUri { .. } => "remote.insecure_uri",
+            Error::RemoteExists { .. } => "remote.exists",
+            Error::RemoteNotFound { .. } => "remote.not_found",
+            Error::InvalidToken { .. } => "remote.invalid_token",
+            Error::KeychainUnavailable { .. } => "keychain.unavailable",
+            Error::KeychainFailed { .. } => "keychain.failed",
+            Error::RemoteYaml { .. } => "remote_yaml.invalid",
         }
     }
 
@@ -176,6 +246,15 @@ impl Error {
             "io.permission_denied" => "Berth may not read this file. Check its permissions.",
             "state.corrupt" => "Berth left the file as it is. Move it away to start afresh.",
             "state.no_config_dir" => "Set HOME or BERTH_CONFIG_DIR.",
+            "remote.invalid_name" => "Use letters, digits, '-', '_' and '.' only, for example my-cloud.",
+            "remote.invalid_uri" => "Give a host name (cloud.example.com, host:port) or an https:// address.",
+            "remote.insecure_uri" => "Use https://, or allow plain http for this remote if the server really has no TLS.",
+            "remote.exists" => "Pick another name, or remove the existing remote first.",
+            "remote.not_found" => "Refresh the list of remotes; it may have been removed.",
+            "remote.invalid_token" => "Paste the whole access token, on one line, as shown by the server.",
+            "keychain.unavailable" => "Berth keeps tokens only in the system keychain. Unlock it (on Linux: start GNOME Keyring or KeePassXC with Secret Service) and try again.",
+            "keychain.failed" => "Try again; if it keeps failing, remove the entry for org.berth.app in your keychain app and log in again.",
+            "remote_yaml.invalid" => "Berth only reads this file and left it untouched. Fix it with `apptainer remote list`, or leave it out of the import.",
             _ => return None,
         })
     }

@@ -7,11 +7,14 @@ pub mod atomic_file;
 pub mod bindings;
 pub mod catalog;
 pub mod container;
+pub mod credentials;
 pub mod dirs;
 pub mod error;
 pub mod inspect;
 pub mod keys;
 pub mod model;
+pub mod remote_yaml;
+pub mod remotes;
 pub mod settings;
 pub mod watch;
 

@@ -3,15 +3,19 @@
 //! clients can use them.
 //!
 //! * [`KeystoreDouble`]: an HKP keyserver (`shared/docs/library-api.md` §9, §12.20).
+//! * [`LibraryDouble`]: a Library API server with discovery and token service, in the
+//!   flavour of Sylabs' library or of Hinkskalle (§1–§7, §10, §12, §14).
 //!
-//! The Library API and build service doubles will join this crate, sharing the server
-//! plumbing in `server.rs`. The `berth-keystore-double` binary runs the keystore double on its
-//! own, for end-to-end tests and manual use.
+//! The build service double will join this crate, sharing the server plumbing in
+//! `server.rs`. The `berth-keystore-double` and `berth-library-double` binaries run the
+//! doubles on their own, for end-to-end tests and manual use.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod keystore;
+pub mod library;
 mod server;
 
 pub use keystore::{KeystoreDouble, KeystoreOptions, RecordedRequest};
+pub use library::{Flavour, ImageInfo, ImageSource, LibraryDouble, LibraryOptions, LibraryRequest};

@@ -1,0 +1,105 @@
+//! Runs the Library API double until killed, printing its URL on the first line of stdout,
+//! e.g.
+//!
+//! ```text
+//! berth-library-double --port 8080 --flavour hinkskalle --seed demo/seed
+//! ```
+//!
+//! `--seed DIR` loads `DIR/seed.json` (see `LibraryDouble::load_seed_dir`). The keystore
+//! double that discovery names is printed on stderr.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use berth_testkit::{Flavour, LibraryDouble, LibraryOptions};
+use clap::Parser;
+
+/// A Library API (Sylabs or Hinkskalle flavour) test double on 127.0.0.1.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Server flavour: sylabs or hinkskalle.
+    #[arg(long, default_value = "sylabs")]
+    flavour: Flavour,
+    /// Directory with a seed.json to load before serving.
+    #[arg(long, value_name = "DIR")]
+    seed: Option<PathBuf>,
+    /// apiVersion reported by /version ("" omits it).
+    #[arg(long)]
+    api_version: Option<String>,
+    /// Delay before every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Answer requests with this HTTP status.
+    #[arg(long, value_name = "STATUS")]
+    fail_with: Option<u16>,
+    /// Only fail requests whose path starts with this.
+    #[arg(long, value_name = "PREFIX", requires = "fail_with")]
+    fail_path_prefix: Option<String>,
+    /// Fail only the first N matching requests (0: all).
+    #[arg(long, default_value_t = 0)]
+    fail_times: usize,
+    /// Break downloads at this file offset.
+    #[arg(long, value_name = "BYTES")]
+    reset_after_bytes: Option<u64>,
+    /// Answer Range requests with the full body.
+    #[arg(long)]
+    ignore_range: bool,
+    /// Answer image downloads with 303 to a presigned-style URL.
+    #[arg(long)]
+    redirect_downloads: bool,
+    /// Treat every token as expired.
+    #[arg(long)]
+    expired_token: bool,
+    /// Default storage quota per user, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    quota_bytes: Option<u64>,
+    /// Answer 404 for private containers the caller may not read.
+    #[arg(long)]
+    hide_private: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let double = LibraryDouble::start_on(
+        args.port,
+        LibraryOptions {
+            flavour: args.flavour,
+            api_version: args.api_version,
+            latency_ms: args.latency_ms,
+            fail_with: args.fail_with,
+            fail_path_prefix: args.fail_path_prefix,
+            fail_times: args.fail_times,
+            reset_after_bytes: args.reset_after_bytes,
+            ignore_range: args.ignore_range,
+            redirect_downloads: args.redirect_downloads,
+            expired_token: args.expired_token,
+            quota_bytes: args.quota_bytes,
+            hide_private: args.hide_private,
+        },
+    )
+    .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    if let Some(dir) = &args.seed {
+        double
+            .load_seed_dir(dir)
+            .with_context(|| format!("loading seed {}", dir.display()))?;
+        eprintln!(
+            "loaded {} image(s) from {}",
+            double.images().len(),
+            dir.display()
+        );
+    }
+    eprintln!("keystore double at {}", double.keystore().url());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", double.url())?;
+    out.flush()?;
+    drop(out);
+    // Serve until the process is killed; the servers run on their own threads.
+    loop {
+        std::thread::park();
+    }
+}
