@@ -9,6 +9,12 @@ use berth_core::model::{
 use berth_core::ApiError;
 use tauri::State;
 
+use berth_core::model_library::{
+    AddRemoteRequest, CollectionView, ContainerDetailView, ContainerView, RemoteStatusView,
+    RemoteView, SearchView,
+};
+use berth_core::remote_yaml::{self, ImportCandidate, ImportReport};
+
 use crate::AppState;
 
 type Reply<T> = Result<T, ApiError>;
@@ -192,4 +198,159 @@ pub async fn settings_set_keyservers(
 #[tauri::command]
 pub fn keys_location(state: State<'_, AppState>) -> String {
     state.keys.location()
+}
+
+// ---- remotes and libraries: network calls are async; keychain access is short ----
+
+#[tauri::command]
+pub async fn remotes_list(state: State<'_, AppState>) -> Reply<Vec<RemoteView>> {
+    let libs = state.libraries.clone();
+    blocking(move || libs.list(), plain).await
+}
+
+#[tauri::command]
+pub async fn remotes_add(
+    state: State<'_, AppState>,
+    request: AddRemoteRequest,
+) -> Reply<RemoteView> {
+    let libs = state.libraries.clone();
+    blocking(move || libs.add(request), plain).await
+}
+
+#[tauri::command]
+pub async fn remotes_remove(state: State<'_, AppState>, name: String) -> Reply<Vec<RemoteView>> {
+    let libs = state.libraries.clone();
+    blocking(move || libs.remove(&name), plain).await
+}
+
+#[tauri::command]
+pub async fn remotes_use(state: State<'_, AppState>, name: String) -> Reply<Vec<RemoteView>> {
+    let libs = state.libraries.clone();
+    blocking(move || libs.use_default(&name), plain).await
+}
+
+#[tauri::command]
+pub async fn remote_logout(state: State<'_, AppState>, name: String) -> Reply<Vec<RemoteView>> {
+    let libs = state.libraries.clone();
+    blocking(move || libs.logout(&name), plain).await
+}
+
+#[tauri::command]
+pub async fn remote_status(state: State<'_, AppState>, name: String) -> Reply<RemoteStatusView> {
+    state.libraries.status(&name).await.map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn remote_login(
+    state: State<'_, AppState>,
+    name: String,
+    token: String,
+) -> Reply<RemoteStatusView> {
+    state
+        .libraries
+        .login(&name, &token)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn remotes_import_preview(state: State<'_, AppState>) -> Reply<Vec<ImportCandidate>> {
+    let libs = state.libraries.clone();
+    blocking(
+        move || remote_yaml::import_preview(libs.remotes(), &remote_yaml::default_sources()),
+        plain,
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn remotes_import(
+    state: State<'_, AppState>,
+    names: Vec<String>,
+    move_tokens: bool,
+) -> Reply<ImportReport> {
+    let libs = state.libraries.clone();
+    blocking(
+        move || {
+            let all = remote_yaml::import_preview(libs.remotes(), &remote_yaml::default_sources())?;
+            let chosen: Vec<_> = all
+                .into_iter()
+                .filter(|c| names.contains(&c.name))
+                .collect();
+            remote_yaml::import(libs.remotes(), &chosen, move_tokens)
+        },
+        plain,
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn library_collections(
+    state: State<'_, AppState>,
+    remote: String,
+    entity: String,
+) -> Reply<Vec<CollectionView>> {
+    state
+        .libraries
+        .collections(&remote, &entity)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn library_containers(
+    state: State<'_, AppState>,
+    remote: String,
+    entity: String,
+    collection: String,
+) -> Reply<Vec<ContainerView>> {
+    state
+        .libraries
+        .containers(&remote, &entity, &collection)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn library_container(
+    state: State<'_, AppState>,
+    remote: String,
+    entity: String,
+    collection: String,
+    container: String,
+) -> Reply<ContainerDetailView> {
+    state
+        .libraries
+        .container(&remote, &entity, &collection, &container)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn library_search(
+    state: State<'_, AppState>,
+    remote: String,
+    query: String,
+    arch: Option<String>,
+    signed: bool,
+) -> Reply<SearchView> {
+    state
+        .libraries
+        .search(&remote, &query, arch, signed)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn library_delete(
+    state: State<'_, AppState>,
+    remote: String,
+    reference: String,
+    arch: Option<String>,
+) -> Reply<()> {
+    state
+        .libraries
+        .delete(&remote, &reference, arch.as_deref())
+        .await
+        .map_err(ApiError::from)
 }

@@ -4,6 +4,9 @@ mod commands;
 
 use std::sync::Arc;
 
+use berth_core::credentials::KeychainStore;
+use berth_core::libraries::Libraries;
+use berth_core::remotes::Remotes;
 use berth_core::{AppDirs, Keys, LocalImages, SettingsStore};
 use tauri::{Emitter, Manager};
 
@@ -15,6 +18,7 @@ pub struct AppState {
     images: Arc<LocalImages>,
     settings: Arc<SettingsStore>,
     keys: Arc<Keys>,
+    libraries: Arc<Libraries>,
 }
 
 /// Starts the app.
@@ -43,7 +47,9 @@ pub fn run() {
                 }
             };
             let settings = Arc::new(SettingsStore::new(&dirs));
+            let remotes = Arc::new(Remotes::new(&dirs, Arc::new(KeychainStore::new())));
             app.manage(AppState {
+                libraries: Arc::new(Libraries::new(remotes)),
                 images: Arc::new(images),
                 keys: Arc::new(Keys::from_env(settings.clone())?),
                 settings,
@@ -70,6 +76,20 @@ pub fn run() {
             commands::keyserver_pull,
             commands::keyserver_push,
             commands::settings_set_keyservers,
+            commands::remotes_list,
+            commands::remotes_add,
+            commands::remotes_remove,
+            commands::remotes_use,
+            commands::remote_status,
+            commands::remote_login,
+            commands::remote_logout,
+            commands::remotes_import_preview,
+            commands::remotes_import,
+            commands::library_collections,
+            commands::library_containers,
+            commands::library_container,
+            commands::library_search,
+            commands::library_delete,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

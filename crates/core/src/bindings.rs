@@ -8,6 +8,7 @@ use std::path::Path;
 use ts_rs::{Config, TS};
 
 use crate::model::*;
+use crate::model_library::*;
 use crate::ApiError;
 
 /// Every exported type as `(file name, TypeScript source)`.
@@ -47,6 +48,21 @@ pub fn render() -> Vec<(String, String)> {
         SignatureView,
         VerifyView,
         KeyHitView,
+        RemoteView,
+        AddRemoteRequest,
+        ServiceStatus,
+        TokenState,
+        RemoteStatusView,
+        CollectionView,
+        ContainerView,
+        LibraryImageView,
+        ContainerDetailView,
+        SearchView,
+        crate::remote_yaml::ImportCandidate,
+        crate::remote_yaml::ImportReport,
+        crate::remote_yaml::ImportedRemote,
+        crate::remote_yaml::ImportFailure,
+        crate::remotes::Remote,
     );
     out.sort();
     out

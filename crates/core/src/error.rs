@@ -68,6 +68,29 @@ pub enum Error {
     /// A keyserver could not be used.
     #[error(transparent)]
     Keyserver(#[from] berth_keyserver::Error),
+    /// A library call failed (the server's message is kept).
+    #[error(transparent)]
+    Library(#[from] berth_library::Error),
+    /// The remote's discovery document names no library service.
+    #[error("remote \"{name}\" has no library service")]
+    RemoteWithoutLibrary {
+        /// The remote.
+        name: String,
+    },
+    /// The remote's token service refused the token (nothing was stored).
+    #[error("the remote \"{name}\" refused this token")]
+    TokenRefused {
+        /// The remote.
+        name: String,
+    },
+    /// The token could not be checked, so it was not stored.
+    #[error("cannot check the token with \"{name}\": {reason}")]
+    TokenUncheckable {
+        /// The remote.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// No keyserver is configured.
     #[error("no keyserver is configured")]
     NoKeyserver,
@@ -202,6 +225,10 @@ impl Error {
             Error::StateFile { .. } => "state.corrupt",
             Error::Integrity(e) => e.code(),
             Error::Keyserver(e) => e.code(),
+            Error::Library(e) => e.code(),
+            Error::RemoteWithoutLibrary { .. } => "remote.no_library",
+            Error::TokenRefused { .. } => "auth.token_invalid",
+            Error::TokenUncheckable { .. } => "net.unreachable",
             Error::NoKeyserver => "keyserver.none_configured",
             Error::NotARegularFile { .. } => "io.not_a_file",
             Error::UnsupportedPath { .. } => "io.unsupported_path",
@@ -220,6 +247,9 @@ impl Error {
 
     /// What a person can do about it.
     pub fn hint(&self) -> Option<&'static str> {
+        if let Error::Library(e) = self {
+            return Some(e.hint());
+        }
         Some(match self.code() {
             "sif.bad_magic" => "This is not a SIF image. Check that you picked the right file.",
             "sif.bad_version" => "This SIF version is not supported. Rebuild the image with a current Apptainer.",
@@ -234,6 +264,8 @@ impl Error {
             "key.cannot_sign" => "This key has no usable signing key (expired, revoked or encryption-only). Create a new key pair.",
             "key.keyring_corrupt" => "Berth left the keyring file untouched. Check it with `apptainer key list`, or move it away.",
             "integrity.no_signatures" => "Sign the image first, or ask its author for a signed copy.",
+            "remote.no_library" => "This remote offers no container library; check its address.",
+            "auth.token_invalid" => "Generate a new access token on the remote's web page and log in again.",
             "keyserver.none_configured" => "Add a keyserver on the Keys page (Apptainer uses https://keys.openpgp.org).",
             "keyserver.not_found" => "Check the fingerprint, or ask the signer to publish their key.",
             "keyserver.unreachable" => "Check the keyserver address and your network, then try again.",

@@ -9,12 +9,21 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open, save } from "@tauri-apps/plugin-dialog";
+import type { AddRemoteRequest } from "./bindings/AddRemoteRequest";
 import type { ApiError } from "./bindings/ApiError";
 import type { Catalog } from "./bindings/Catalog";
+import type { CollectionView } from "./bindings/CollectionView";
+import type { ContainerDetailView } from "./bindings/ContainerDetailView";
+import type { ContainerView } from "./bindings/ContainerView";
 import type { ImageDetails } from "./bindings/ImageDetails";
+import type { ImportCandidate } from "./bindings/ImportCandidate";
+import type { ImportReport } from "./bindings/ImportReport";
 import type { KeyHitView } from "./bindings/KeyHitView";
 import type { KeyView } from "./bindings/KeyView";
 import type { NewKeyRequest } from "./bindings/NewKeyRequest";
+import type { RemoteStatusView } from "./bindings/RemoteStatusView";
+import type { RemoteView } from "./bindings/RemoteView";
+import type { SearchView } from "./bindings/SearchView";
 import type { Settings } from "./bindings/Settings";
 import type { Theme } from "./bindings/Theme";
 import type { VerifyView } from "./bindings/VerifyView";
@@ -184,6 +193,101 @@ export function keyserverPull(fingerprint: string): Promise<KeyView[]> {
  */
 export function keyserverPush(fingerprint: string): Promise<string | null> {
   return call<string | null>("keyserver_push", { fingerprint });
+}
+
+// ---- remotes -------------------------------------------------------------------------
+
+/** Backend error codes the remote and library views branch on. */
+export const REMOTE_ERROR = {
+  tokenInvalid: "auth.token_invalid",
+  forbidden: "auth.forbidden",
+  notFound: "library.not_found",
+  unreachable: "net.unreachable",
+  timeout: "net.timeout",
+  tlsUntrusted: "net.tls_untrusted",
+  keychainUnavailable: "keychain.unavailable",
+  exists: "remote.exists",
+  invalidUri: "remote.invalid_uri",
+  insecureUri: "remote.insecure_uri",
+  invalidName: "remote.invalid_name",
+  invalidInput: "input.invalid",
+} as const;
+
+/** The library remotes; tokens never cross, only whether one is stored. */
+export function remotesList(): Promise<RemoteView[]> {
+  return call<RemoteView[]>("remotes_list");
+}
+
+/** Add a remote. Rejects with `remote.exists`, `remote.invalid_uri`, `remote.insecure_uri`, `remote.invalid_name`. */
+export function remotesAdd(request: AddRemoteRequest): Promise<RemoteView> {
+  return call<RemoteView>("remotes_add", { request });
+}
+
+/** Remove a remote and its token from the keychain. Resolves to the remotes left. */
+export function remotesRemove(name: string): Promise<RemoteView[]> {
+  return call<RemoteView[]>("remotes_remove", { name });
+}
+
+/** Make `name` the default remote. */
+export function remotesUse(name: string): Promise<RemoteView[]> {
+  return call<RemoteView[]>("remotes_use", { name });
+}
+
+/** Discovery, service versions and a token check; may take seconds. */
+export function remoteStatus(name: string): Promise<RemoteStatusView> {
+  return call<RemoteStatusView>("remote_status", { name });
+}
+
+/**
+ * Check `token` with the remote's token service and, only when it is accepted, store it
+ * in the system keychain. Rejects with `auth.token_invalid` (nothing stored) when refused.
+ */
+export function remoteLogin(name: string, token: string): Promise<RemoteStatusView> {
+  return call<RemoteStatusView>("remote_login", { name, token });
+}
+
+/** Delete the remote's token from the keychain. */
+export function remoteLogout(name: string): Promise<RemoteView[]> {
+  return call<RemoteView[]>("remote_logout", { name });
+}
+
+/** Remotes found in Apptainer's remote.yaml files. */
+export function remotesImportPreview(): Promise<ImportCandidate[]> {
+  return call<ImportCandidate[]>("remotes_import_preview");
+}
+
+/** Import the named candidates; with `moveTokens` their tokens go into the keychain. */
+export function remotesImport(names: string[], moveTokens: boolean): Promise<ImportReport> {
+  return call<ImportReport>("remotes_import", { names, moveTokens });
+}
+
+// ---- library -------------------------------------------------------------------------
+
+export function libraryCollections(remote: string, entity: string): Promise<CollectionView[]> {
+  return call<CollectionView[]>("library_collections", { remote, entity });
+}
+
+export function libraryContainers(remote: string, entity: string, collection: string): Promise<ContainerView[]> {
+  return call<ContainerView[]>("library_containers", { remote, entity, collection });
+}
+
+export function libraryContainer(
+  remote: string,
+  entity: string,
+  collection: string,
+  container: string,
+): Promise<ContainerDetailView> {
+  return call<ContainerDetailView>("library_container", { remote, entity, collection, container });
+}
+
+/** Search the remote's library; `arch` null means any architecture. */
+export function librarySearch(remote: string, query: string, arch: string | null, signed: boolean): Promise<SearchView> {
+  return call<SearchView>("library_search", { remote, query, arch, signed });
+}
+
+/** Delete one image, named by its `library://…:sha256.<hex>` reference. */
+export async function libraryDelete(remote: string, reference: string, arch: string | null): Promise<void> {
+  await call<null>("library_delete", { remote, reference, arch });
 }
 
 // ---- settings ------------------------------------------------------------------------

@@ -178,7 +178,10 @@ fn route(ctx: &Ctx, segs: &[&str], body: &[u8]) -> Reply {
                 ["v1", "entities"] if post => create_entity(ctx, body),
                 ["v1", "entities", e] if get => get_entity(ctx, e),
                 ["v1", "collections"] if post => create_collection(ctx, body),
+                ["v1", "collections", x] if get => collections_of_or_by_id(ctx, x),
                 ["v1", "collections", e, c] if get => get_collection(ctx, e, c),
+                ["v1", "containers", x] if get => container_by_id(ctx, x),
+                ["v1", "containers", e, c] if get => containers_of(ctx, e, c),
                 ["v1", "containers"] if post => create_container(ctx, body),
                 ["v1", "containers", e, c, n] if get => get_container(ctx, e, c, n),
                 ["v1", "containers", e, c, n, "images"]
@@ -493,6 +496,98 @@ fn get_collection(ctx: &Ctx, e: &str, c: &str) -> Reply {
         return Err(private_denied(ctx));
     }
     Ok(ctx.data(s.collection_json(ci)))
+}
+
+/// `GET v1/collections/{x}`: Hinkskalle lists the collections of entity `x`; Sylabs reads
+/// collection `x` by ID (how clients walk an entity's `collections` IDs). Private
+/// collections of others are left out of a list.
+fn collections_of_or_by_id(ctx: &Ctx, x: &str) -> Reply {
+    ctx.require_login_for_reads()?;
+    let s = ctx.shared.store();
+    if ctx.flavour == Flavour::Sylabs {
+        let ci = s
+            .collections
+            .iter()
+            .position(|c| c.id == x)
+            .ok_or_else(|| ctx.err(StatusCode::NOT_FOUND, "Not found"))?;
+        let entity = s
+            .entity_by_id(&s.collections[ci].entity)
+            .unwrap_or_default();
+        if s.collections[ci].private && !s.owns(ctx.caller.user(), entity) {
+            return Err(private_denied(ctx));
+        }
+        return Ok(ctx.data(s.collection_json(ci)));
+    }
+    let entity = s
+        .entity(x)
+        .ok_or_else(|| ctx.err(StatusCode::NOT_FOUND, &format!("entity {x} not found")))?;
+    let eid = s.entities[entity].id.clone();
+    let owner = s.owns(ctx.caller.user(), entity);
+    let list: Vec<Value> = (0..s.collections.len())
+        .filter(|&c| s.collections[c].entity == eid && (owner || !s.collections[c].private))
+        .map(|c| s.collection_json(c))
+        .collect();
+    Ok(ctx.data(json!(list)))
+}
+
+/// `GET v1/containers/{id}` (Sylabs): a container by ID.
+fn container_by_id(ctx: &Ctx, id: &str) -> Reply {
+    ctx.require_login_for_reads()?;
+    let s = ctx.shared.store();
+    let k = s
+        .containers
+        .iter()
+        .position(|c| c.id == id)
+        .ok_or_else(|| ctx.err(StatusCode::NOT_FOUND, "Not found"))?;
+    let collection = s
+        .collections
+        .iter()
+        .position(|c| c.id == s.containers[k].collection)
+        .ok_or_else(|| ctx.err(StatusCode::NOT_FOUND, "Not found"))?;
+    let entity = s
+        .entity_by_id(&s.collections[collection].entity)
+        .unwrap_or_default();
+    ctx.check_read(
+        &s,
+        Path3 {
+            entity,
+            collection,
+            container: k,
+        },
+    )?;
+    Ok(ctx.data(s.container_json(k)))
+}
+
+/// `GET v1/containers/{e}/{c}` (Hinkskalle): the containers of a collection.
+fn containers_of(ctx: &Ctx, e: &str, c: &str) -> Reply {
+    ctx.require_login_for_reads()?;
+    if ctx.flavour == Flavour::Sylabs {
+        return Err(ctx.err(StatusCode::NOT_FOUND, "Not found"));
+    }
+    let s = ctx.shared.store();
+    let entity = s
+        .entity(e)
+        .ok_or_else(|| ctx.err(StatusCode::NOT_FOUND, &format!("entity {e} not found")))?;
+    let collection = s
+        .collection(entity, c)
+        .ok_or_else(|| ctx.err(StatusCode::NOT_FOUND, &format!("collection {c} not found")))?;
+    let cid = s.collections[collection].id.clone();
+    let list: Vec<Value> = (0..s.containers.len())
+        .filter(|&k| s.containers[k].collection == cid)
+        .filter(|&k| {
+            ctx.check_read(
+                &s,
+                Path3 {
+                    entity,
+                    collection,
+                    container: k,
+                },
+            )
+            .is_ok()
+        })
+        .map(|k| s.container_json(k))
+        .collect();
+    Ok(ctx.data(json!(list)))
 }
 
 fn private_denied(ctx: &Ctx) -> Response {
