@@ -2,6 +2,7 @@
 
 mod inspect_cmd;
 mod key_cmd;
+mod library_cmd;
 mod passphrase;
 mod remote_cmd;
 mod sif_cmd;
@@ -40,6 +41,10 @@ enum Command {
     /// Manage library remotes (tokens live only in the system keychain).
     #[command(subcommand)]
     Remote(remote_cmd::RemoteCommand),
+    /// Search the library of a remote (as `apptainer search`).
+    Search(library_cmd::SearchArgs),
+    /// Delete an image from the library of a remote (as `apptainer delete`).
+    Delete(library_cmd::DeleteArgs),
     /// Sign an image with a key from the secret keyring (as `apptainer sign`).
     Sign(sign_cmd::SignArgs),
     /// Verify an image's signatures (as `apptainer verify`; exit status 0 only when verified).
@@ -62,6 +67,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect_cmd::run(&args),
         Command::Key(cmd) => key_cmd::run(cmd),
         Command::Remote(cmd) => remote_cmd::run(cmd),
+        Command::Search(args) => library_cmd::search(&args),
+        Command::Delete(args) => library_cmd::delete(&args),
         Command::Sign(args) => sign_cmd::run(&args),
         Command::Verify(args) => match verify_cmd::run(&args) {
             // Apptainer's status for "did not verify", so scripts can tell it from usage errors.

@@ -38,6 +38,15 @@ pub enum RemoteCommand {
     Remove { name: String },
     /// Forget the remote's token (delete it from the keychain).
     Logout { name: Option<String> },
+    /// Store an access token for the remote, after checking it with the remote.
+    Login {
+        name: Option<String>,
+        /// Read the token from this file instead of asking for it.
+        #[arg(long)]
+        tokenfile: Option<PathBuf>,
+    },
+    /// Show the remote's services, their versions, and whether the token is valid.
+    Status { name: Option<String> },
     /// Import remotes from Apptainer's and SingularityCE's remote.yaml files (never modified).
     Import {
         /// A remote.yaml to read (default: the user and system files Apptainer reads).
@@ -51,14 +60,21 @@ pub enum RemoteCommand {
     },
 }
 
-fn remotes() -> Result<Remotes> {
+/// A small runtime for the network calls of one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn remotes() -> Result<Remotes> {
     Ok(Remotes::new(
         &AppDirs::from_env()?,
         Arc::new(KeychainStore::new()),
     ))
 }
 
-fn name_or_default(r: &Remotes, name: Option<String>) -> Result<String> {
+pub fn name_or_default(r: &Remotes, name: Option<String>) -> Result<String> {
     match name {
         Some(n) => Ok(n),
         None => match r.default()? {
@@ -140,6 +156,55 @@ pub fn run(cmd: RemoteCommand) -> Result<()> {
             } else {
                 writeln!(out, "\"{name}\" had no token stored.")?;
             }
+        }
+        RemoteCommand::Login { name, tokenfile } => {
+            let name = name_or_default(&r, name)?;
+            let token = match tokenfile {
+                Some(f) => crate::passphrase::from_file(&f)?,
+                None => crate::passphrase::prompt(&format!(
+                    "Access token for {name} (generate one on its web page)"
+                ))?,
+            };
+            let libs = berth_core::libraries::Libraries::new(Arc::new(r));
+            let status = runtime()?.block_on(libs.login(&name, &token))?;
+            writeln!(
+                out,
+                "Token checked and stored in the system keychain for \"{name}\"."
+            )?;
+            if let Some(user) = status.user {
+                writeln!(out, "Logged in as {user}.")?;
+            }
+        }
+        RemoteCommand::Status { name } => {
+            use berth_core::model_library::TokenState;
+            let name = name_or_default(&r, name)?;
+            let libs = berth_core::libraries::Libraries::new(Arc::new(r));
+            let st = runtime()?.block_on(libs.status(&name))?;
+            writeln!(out, "Remote {} ({})", st.remote.name, st.remote.base_url)?;
+            if let Some(e) = &st.discovery_error {
+                writeln!(out, "Service discovery failed: {}", e.message)?;
+            }
+            writeln!(out, "{:<12} {:<44} STATUS", "SERVICE", "URI")?;
+            for svc in &st.services {
+                let state = match (&svc.version, &svc.error) {
+                    (Some(v), _) => format!("OK (version {v})"),
+                    (None, Some(e)) => format!("error: {}", e.message),
+                    (None, None) => "OK".to_owned(),
+                };
+                writeln!(out, "{:<12} {:<44} {state}", svc.name, svc.url)?;
+            }
+            let token = match st.token {
+                TokenState::None => "none stored (berth remote login)".to_owned(),
+                TokenState::Valid => format!(
+                    "valid{}",
+                    st.user
+                        .map(|u| format!(", logged in as {u}"))
+                        .unwrap_or_default()
+                ),
+                TokenState::Invalid => "rejected: expired or revoked (log in again)".to_owned(),
+                TokenState::Unknown => "could not be checked".to_owned(),
+            };
+            writeln!(out, "Token: {token}")?;
         }
         RemoteCommand::Import {
             file,
