@@ -36,8 +36,10 @@ ui-test:
 	npm --prefix ui run lint
 	npm --prefix ui test
 
+# The app keeps tokens in the system keychain: the suite runs in a private D-Bus session
+# with a throw-away, unlocked gnome-keyring.
 e2e:
-	cd e2e && BERTH_APP="$(APP)" node --test --test-concurrency=1
+	cd e2e && BERTH_APP="$(APP)" sh ../crates/core/tests/with-keyring.sh node --test --test-concurrency=1
 
 bindings:
 	cargo run -q -p berth-cli -- dev bindings ui/src/lib/bindings

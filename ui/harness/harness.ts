@@ -14,6 +14,9 @@
 import type { Theme } from "../src/lib/bindings/Theme";
 import { fakeBackend } from "../src/test/backend";
 import {
+  sampleCandidates,
+  sampleLibrary,
+  sampleRemotes,
   BROKEN,
   busyboxDetails,
   CORRUPT,
@@ -97,6 +100,9 @@ const backend = fakeBackend({
   catalog: scenario === "empty" ? emptyCatalog() : richCatalog(),
   theme,
   keys: scenario === "empty" ? [] : sampleKeys(),
+  remotes: scenario === "empty" ? [] : sampleRemotes(),
+  importCandidates: sampleCandidates(),
+  library: sampleLibrary(),
   handlers: {
     keys_list: () =>
       later(() => {

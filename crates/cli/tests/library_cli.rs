@@ -10,14 +10,24 @@ const TOKEN: &str = "cli-token-5a8e0c";
 
 #[test]
 fn login_status_search_delete_logout() {
-    let double = LibraryDouble::start(LibraryOptions { flavour: Flavour::Hinkskalle, ..LibraryOptions::default() })
-        .expect("double");
+    let double = LibraryDouble::start(LibraryOptions {
+        flavour: Flavour::Hinkskalle,
+        ..LibraryOptions::default()
+    })
+    .expect("double");
     double.add_user("ada", TOKEN);
     let sif = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/sif/images/sylabs-sif/one-group.sif"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/testdata/sif/images/sylabs-sif/one-group.sif"),
     )
     .expect("image");
-    let info = double.add_image("library://ada/tools/hello:latest", sif, "amd64", &["latest"], true);
+    let info = double.add_image(
+        "library://ada/tools/hello:latest",
+        sif,
+        "amd64",
+        &["latest"],
+        true,
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let tokenfile = dir.path().join("token");
     std::fs::write(&tokenfile, format!("{TOKEN}\n")).expect("write");
@@ -48,17 +58,30 @@ fn login_status_search_delete_logout() {
         .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
     assert!(stderr.contains("refused this token"), "{stderr}");
     let part = |name: &str| {
         let rest = &stdout[stdout.find(name).expect(name) + name.len()..];
         rest[..rest.find("---").unwrap_or(rest.len())].to_owned()
     };
-    assert!(part("---before").contains("Token: none stored"), "a refused token is not stored");
+    assert!(
+        part("---before").contains("Token: none stored"),
+        "a refused token is not stored"
+    );
     let status = part("---status");
-    assert!(status.contains("library") && status.contains("OK (version"), "{status}");
+    assert!(
+        status.contains("library") && status.contains("OK (version"),
+        "{status}"
+    );
     assert!(status.contains("Token: valid"), "{status}");
     assert!(part("---search").contains("library://"), "{stdout}");
-    assert!(part("---after").contains("No results") || !part("---after").contains(&info.hash), "{stdout}");
+    assert!(
+        part("---after").contains("No results") || !part("---after").contains(&info.hash),
+        "{stdout}"
+    );
     assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
 }

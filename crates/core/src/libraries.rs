@@ -260,7 +260,7 @@ impl Libraries {
     /// Collections of an entity.
     pub async fn collections(&self, remote: &str, entity: &str) -> Result<Vec<CollectionView>> {
         let client = self.client_for(remote).await?;
-        let host = client.base_url().host_str().unwrap_or_default().to_owned();
+        let host = client.base_url().authority().to_owned();
         Ok(client
             .list_collections(entity)
             .await?
@@ -282,7 +282,7 @@ impl Libraries {
         collection: &str,
     ) -> Result<Vec<ContainerView>> {
         let client = self.client_for(remote).await?;
-        let host = client.base_url().host_str().unwrap_or_default().to_owned();
+        let host = client.base_url().authority().to_owned();
         Ok(client
             .list_containers(entity, collection)
             .await?
@@ -300,7 +300,7 @@ impl Libraries {
         name: &str,
     ) -> Result<ContainerDetailView> {
         let client = self.client_for(remote).await?;
-        let host = client.base_url().host_str().unwrap_or_default().to_owned();
+        let host = client.base_url().authority().to_owned();
         let container = client.get_container(entity, collection, name).await?;
         let tags = client
             .container_tags(&container.id)
@@ -348,7 +348,7 @@ impl Libraries {
         signed: bool,
     ) -> Result<SearchView> {
         let client = self.client_for(remote).await?;
-        let host = client.base_url().host_str().unwrap_or_default().to_owned();
+        let host = client.base_url().authority().to_owned();
         let found = client
             .search(&SearchQuery {
                 value: query.to_owned(),

@@ -4,7 +4,14 @@
  */
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
+import type { AddRemoteRequest } from "../lib/bindings/AddRemoteRequest";
 import type { Catalog } from "../lib/bindings/Catalog";
+import type { ContainerDetailView } from "../lib/bindings/ContainerDetailView";
+import type { ImportCandidate } from "../lib/bindings/ImportCandidate";
+import type { ImportReport } from "../lib/bindings/ImportReport";
+import type { RemoteStatusView } from "../lib/bindings/RemoteStatusView";
+import type { RemoteView } from "../lib/bindings/RemoteView";
+import type { SearchView } from "../lib/bindings/SearchView";
 import type { ImageDetails } from "../lib/bindings/ImageDetails";
 import type { KeyAlgorithm } from "../lib/bindings/KeyAlgorithm";
 import type { KeyHitView } from "../lib/bindings/KeyHitView";
@@ -13,7 +20,17 @@ import type { NewKeyRequest } from "../lib/bindings/NewKeyRequest";
 import type { Theme } from "../lib/bindings/Theme";
 import type { VerifyView } from "../lib/bindings/VerifyView";
 import type { Settings } from "../lib/bindings/Settings";
-import { busyboxDetails, image, key, KEYSERVER, sampleHits, validSignature, verifiedView } from "./fixtures";
+import {
+  busyboxDetails,
+  GOOD_TOKEN,
+  image,
+  key,
+  KEYSERVER,
+  remote,
+  sampleHits,
+  validSignature,
+  verifiedView,
+} from "./fixtures";
 
 export type Call = { cmd: string; args: Record<string, unknown> };
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -30,6 +47,12 @@ export interface FakeBackendOptions {
   keyservers?: string[];
   /** What the keyserver holds; {@link sampleHits} by default. */
   keyserverHits?: KeyHitView[];
+  /** The library remotes; none by default. */
+  remotes?: RemoteView[];
+  /** What remotes_import_preview finds in Apptainer's remote.yaml files; none by default. */
+  importCandidates?: ImportCandidate[];
+  /** The library (the same for every remote): entity → collection → containers. */
+  library?: Record<string, Record<string, ContainerDetailView[]>>;
   /** Replace a command: return a value, a promise, or throw an ApiError to reject. */
   handlers?: Record<string, Handler>;
 }
@@ -90,6 +113,48 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     keys: structuredClone(options.keys ?? []),
     keyservers: [...(options.keyservers ?? [KEYSERVER])],
     keyserverHits: structuredClone(options.keyserverHits ?? sampleHits()),
+    remotes: structuredClone(options.remotes ?? []),
+    /** Tokens "in the keychain", by remote name; the UI never gets them back. */
+    tokens: new Map<string, string>(),
+    importCandidates: structuredClone(options.importCandidates ?? []),
+    library: structuredClone(options.library ?? {}),
+  };
+  for (const r of state.remotes) if (r.loggedIn) state.tokens.set(r.name, GOOD_TOKEN);
+  const findRemote = (name: unknown): RemoteView => {
+    const found = state.remotes.find((r) => r.name === name);
+    if (!found) throw { code: "input.invalid", message: `There is no remote named ${String(name)}.`, hint: null };
+    return found;
+  };
+  const status = (r: RemoteView): RemoteStatusView => {
+    const token = state.tokens.get(r.name);
+    const valid = token === GOOD_TOKEN;
+    return {
+      remote: r,
+      discoveryError: null,
+      services: [
+        { name: "library", url: `${r.baseUrl}/library`, version: "2.1.0", error: null },
+        { name: "token", url: `${r.baseUrl}/auth`, version: "1.4.2", error: null },
+        {
+          name: "keyserver",
+          url: `${r.baseUrl}/keys`,
+          version: null,
+          error: { code: "net.unreachable", message: "The keyserver did not answer.", hint: null },
+        },
+      ],
+      token: token === undefined ? "none" : valid ? "valid" : "invalid",
+      user: valid ? "ana" : null,
+      entity: valid ? "ana" : null,
+      tokenPage: `${r.baseUrl}/auth/tokens`,
+    };
+  };
+  const containersOf = (args: Record<string, unknown>): ContainerDetailView[] => {
+    findRemote(args.remote);
+    const collections = state.library[args.entity as string];
+    if (!collections) throw { code: "library.not_found", message: `No entity ${String(args.entity)}.`, hint: null };
+    if (args.collection === undefined) return [];
+    const list = collections[args.collection as string];
+    if (!list) throw { code: "library.not_found", message: `No collection ${String(args.collection)}.`, hint: null };
+    return list;
   };
   const settings = (): Settings => ({ theme: state.theme, keyservers: [...state.keyservers] });
   const inKeyring = (fingerprint: string) => state.keys.some((k) => !k.global && k.fingerprint.endsWith(fingerprint));
@@ -194,6 +259,121 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     keys_remove: (args) => {
       state.keys = state.keys.filter((k) => k.global || k.fingerprint !== args.fingerprint);
       return state.keys;
+    },
+    remotes_list: () => state.remotes,
+    remotes_add: (args) => {
+      const request = args.request as AddRemoteRequest;
+      if (state.remotes.some((r) => r.name.toLowerCase() === request.name.toLowerCase())) {
+        throw { code: "remote.exists", message: `A remote named ${request.name} already exists.`, hint: "Choose another name." };
+      }
+      const uri = request.uri.replace(/^https?:\/\//, "").replace(/\/$/, "");
+      const made = remote(request.name, {
+        uri,
+        baseUrl: `${request.insecureHttp ? "http" : "https"}://${uri}`,
+        insecureHttp: request.insecureHttp,
+        caFile: request.caFile,
+        proxy: request.proxy,
+        isDefault: request.makeDefault || state.remotes.length === 0,
+      });
+      if (made.isDefault) state.remotes.forEach((r) => (r.isDefault = false));
+      state.remotes.push(made);
+      return made;
+    },
+    remotes_remove: (args) => {
+      findRemote(args.name);
+      state.remotes = state.remotes.filter((r) => r.name !== args.name);
+      state.tokens.delete(args.name as string);
+      return state.remotes;
+    },
+    remotes_use: (args) => {
+      findRemote(args.name);
+      state.remotes.forEach((r) => (r.isDefault = r.name === args.name));
+      return state.remotes;
+    },
+    remote_status: (args) => status(findRemote(args.name)),
+    remote_login: (args) => {
+      const r = findRemote(args.name);
+      if (args.token !== GOOD_TOKEN) {
+        throw {
+          code: "auth.token_invalid",
+          message: "The remote refused the token.",
+          hint: "Generate a new token and log in again.",
+        };
+      }
+      state.tokens.set(r.name, args.token);
+      r.loggedIn = true;
+      return status(r);
+    },
+    remote_logout: (args) => {
+      const r = findRemote(args.name);
+      state.tokens.delete(r.name);
+      r.loggedIn = false;
+      return state.remotes;
+    },
+    remotes_import_preview: () => state.importCandidates,
+    remotes_import: (args) => {
+      const report: ImportReport = { imported: [], failed: [] };
+      for (const name of args.names as string[]) {
+        const c = state.importCandidates.find((x) => x.name === name);
+        if (!c) continue;
+        const made = remote(c.name, { uri: c.uri, insecureHttp: c.insecure, loggedIn: c.hasToken && args.moveTokens === true });
+        if (made.loggedIn) state.tokens.set(made.name, GOOD_TOKEN);
+        state.remotes.push(made);
+        const { baseUrl: _b, loggedIn: _l, ...plain } = made;
+        void _b;
+        void _l;
+        report.imported.push({ remote: plain, tokenStored: made.loggedIn });
+      }
+      return report;
+    },
+    library_collections: (args) => {
+      containersOf(args);
+      const collections = state.library[args.entity as string];
+      return Object.keys(collections).map((name) => ({
+        name,
+        description: `${name} of ${String(args.entity)}`,
+        private: false,
+        reference: `cloud.sylabs.io/${String(args.entity)}/${name}`,
+      }));
+    },
+    library_containers: (args) => containersOf(args).map((c) => c.container),
+    library_container: (args) => {
+      const found = containersOf(args).find((c) => c.container.name === args.container);
+      if (!found) throw { code: "library.not_found", message: `No container ${String(args.container)}.`, hint: null };
+      return found;
+    },
+    library_search: (args) => {
+      findRemote(args.remote);
+      const q = (args.query as string).toLowerCase();
+      const view: SearchView = { entities: [], collections: [], containers: [], images: [] };
+      for (const [entity, collections] of Object.entries(state.library)) {
+        if (entity.includes(q)) view.entities.push(entity);
+        for (const list of Object.values(collections)) {
+          for (const c of list) {
+            if (c.container.name.includes(q)) view.containers.push(c.container);
+            for (const img of c.images) {
+              if (!c.container.name.includes(q)) continue;
+              if (args.arch !== null && img.arch !== args.arch) continue;
+              if (args.signed === true && img.signed !== true) continue;
+              view.images.push(img);
+            }
+          }
+        }
+      }
+      return view;
+    },
+    library_delete: (args) => {
+      findRemote(args.remote);
+      for (const collections of Object.values(state.library)) {
+        for (const list of Object.values(collections)) {
+          for (const c of list) {
+            const before = c.images.length;
+            c.images = c.images.filter((img) => img.hashReference !== args.reference);
+            if (c.images.length < before) return null;
+          }
+        }
+      }
+      throw { code: "library.not_found", message: "No such image.", hint: null };
     },
     image_verify: (args) => verify(args.path as string, args.fetchMissing === true),
     image_sign: (args) => {

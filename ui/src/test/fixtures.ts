@@ -4,6 +4,10 @@
  */
 import type { ApiError } from "../lib/bindings/ApiError";
 import type { Catalog } from "../lib/bindings/Catalog";
+import type { ContainerDetailView } from "../lib/bindings/ContainerDetailView";
+import type { ImportCandidate } from "../lib/bindings/ImportCandidate";
+import type { LibraryImageView } from "../lib/bindings/LibraryImageView";
+import type { RemoteView } from "../lib/bindings/RemoteView";
 import type { ImageDetails } from "../lib/bindings/ImageDetails";
 import type { KeyHitView } from "../lib/bindings/KeyHitView";
 import type { KeyView } from "../lib/bindings/KeyView";
@@ -354,4 +358,101 @@ export function importedView(): VerifyView {
     explanation: "The signature is good and the key is in your local keyring.",
   };
   return view;
+}
+
+// ---- remotes and the library ---------------------------------------------------------
+
+export const GOOD_TOKEN = "eyJ-good-token-0123456789";
+export const HASH_A = "sha256.aa11bb22cc33dd44ee55ff66778899aabbccddeeff00112233445566778899aa";
+export const HASH_B = "sha256.bb22cc33dd44ee55ff66778899aabbccddeeff00112233445566778899aabb";
+
+export function remote(name: string, overrides: Partial<RemoteView> = {}): RemoteView {
+  const uri = overrides.uri ?? `${name.toLowerCase()}.example.org`;
+  return {
+    name,
+    uri,
+    baseUrl: `${overrides.insecureHttp ? "http" : "https"}://${uri}`,
+    insecureHttp: false,
+    caFile: null,
+    proxy: null,
+    isDefault: false,
+    loggedIn: false,
+    ...overrides,
+  };
+}
+
+export function sampleRemotes(): RemoteView[] {
+  return [
+    remote("SylabsCloud", { uri: "cloud.sylabs.io", baseUrl: "https://cloud.sylabs.io", isDefault: true, loggedIn: true }),
+    remote("site", { uri: "library.site.example", baseUrl: "http://library.site.example", insecureHttp: true }),
+  ];
+}
+
+export function sampleCandidates(): ImportCandidate[] {
+  const base = {
+    insecure: false,
+    hasToken: false,
+    sourceFile: "/home/ana/.apptainer/remote.yaml",
+    conflictsWithExisting: false,
+    system: false,
+    active: false,
+    problem: null,
+  };
+  return [
+    { ...base, name: "hpc", uri: "library.hpc.example", hasToken: true, active: true },
+    { ...base, name: "lab", uri: "lab.example.org" },
+    { ...base, name: "SylabsCloud", uri: "cloud.sylabs.io", conflictsWithExisting: true, system: true, sourceFile: "/etc/apptainer/remote.yaml" },
+    {
+      ...base,
+      name: "bad name",
+      uri: "::",
+      problem: { code: "remote.invalid_name", message: "“bad name” is not a valid remote name.", hint: null },
+    },
+  ];
+}
+
+export function libraryImage(hash: string, overrides: Partial<LibraryImageView> = {}): LibraryImageView {
+  const base = "library://cloud.sylabs.io/ana/tools/busybox";
+  const tags = overrides.tags ?? ["latest"];
+  return {
+    hash,
+    size: 792293,
+    arch: "amd64",
+    signed: true,
+    fingerprints: [ANA_FP],
+    tags,
+    description: "",
+    uploaded: true,
+    reference: tags.length > 0 ? `${base}:${tags[0]}` : `${base}:${hash}`,
+    hashReference: `${base}:${hash}`,
+    ...overrides,
+  };
+}
+
+export function sampleLibrary(): Record<string, Record<string, ContainerDetailView[]>> {
+  const container = (name: string, description: string, images: LibraryImageView[]): ContainerDetailView => ({
+    container: {
+      name,
+      entity: "ana",
+      collection: "tools",
+      description,
+      private: false,
+      downloads: 42,
+      reference: `library://cloud.sylabs.io/ana/tools/${name}`,
+    },
+    fullDescription: `${description}\n\nBuilt from busybox:1.36.`,
+    images,
+  });
+  return {
+    ana: {
+      tools: [
+        container("busybox", "A tiny shell", [
+          libraryImage(HASH_A),
+          libraryImage(HASH_B, { tags: ["1.36"], arch: "arm64", signed: false, fingerprints: [] }),
+        ]),
+        container("lolcow", "Cows", []),
+      ],
+      empty: [],
+    },
+  };
 }
