@@ -5,10 +5,15 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 APP := $(abspath $(TARGET_DIR)/debug/berth-app)
 BERTH := $(abspath $(TARGET_DIR)/debug/berth)
 
-.PHONY: run test setup-run setup-test ui app cli lint rust-test ui-test e2e bindings bench clean
+.PHONY: run demo test setup-run setup-test ui app cli lint rust-test ui-test e2e bindings bench clean
 
 run: setup-run ui app
 	$(APP)
+
+# Berth connected to a seeded local library (Berth's Library API double), in a throw-away
+# config and keychain.
+demo: setup-test ui app
+	scripts/demo.sh
 
 test: setup-test ui
 	cargo fmt --all -- --check
