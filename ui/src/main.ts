@@ -1,6 +1,7 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";
+import "./styles/page.css";
 import { applyTheme } from "./lib/theme";
 
 // Follow the OS until the saved setting arrives, so the first paint has the right colours.
