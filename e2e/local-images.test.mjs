@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, openSync, readSync, writeFileSync, closeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { By, Key } from "selenium-webdriver";
+import { By, Key, until } from "selenium-webdriver";
 import { startDesktop, testdata, waitForText } from "./harness.mjs";
 
 const busybox = path.join(testdata, "images/apptainer-e2e/busybox_amd64.sif");
@@ -17,17 +17,19 @@ const byTestId = (id) => By.css(`[data-testid="${id}"]`);
 const rowFor = (file) => By.css(`[data-testid="image-row"][data-path$="${path.basename(file)}"]`);
 
 // WebKitWebDriver will not click a <tr> itself; a person clicks the name in it.
-const clickRow = async (file) => driver.findElement(By.css(`[data-testid="image-row"][data-path$="${path.basename(file)}"] td`)).click();
+// Every lookup waits: the details load asynchronously, and a busy machine is slower.
+const clickRow = async (file) =>
+  (await driver.wait(until.elementLocated(By.css(`[data-testid="image-row"][data-path$="${path.basename(file)}"] td`)), 10000)).click();
 
 async function addByPath(p) {
-  const input = await driver.findElement(By.id("add-path-input"));
+  const input = await driver.wait(until.elementLocated(By.id("add-path-input")), 10000);
   await input.clear();
   await input.sendKeys(p);
   await driver.findElement(By.id("add-path-button")).click();
 }
 
 async function openTab(id) {
-  await driver.findElement(byTestId(id)).click();
+  await (await driver.wait(until.elementLocated(byTestId(id)), 10000)).click();
 }
 
 before(async () => {
