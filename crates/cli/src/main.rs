@@ -4,6 +4,7 @@ mod inspect_cmd;
 mod key_cmd;
 mod library_cmd;
 mod passphrase;
+mod registry_cmd;
 mod remote_cmd;
 mod sif_cmd;
 mod siftool_text;
@@ -41,6 +42,9 @@ enum Command {
     /// Manage library remotes (tokens live only in the system keychain).
     #[command(subcommand)]
     Remote(remote_cmd::RemoteCommand),
+    /// Manage OCI registry logins (passwords live only in the system keychain).
+    #[command(subcommand)]
+    Registry(registry_cmd::RegistryCommand),
     /// Search the library of a remote (as `apptainer search`).
     Search(library_cmd::SearchArgs),
     /// Delete an image from the library of a remote (as `apptainer delete`).
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect_cmd::run(&args),
         Command::Key(cmd) => key_cmd::run(cmd),
         Command::Remote(cmd) => remote_cmd::run(cmd),
+        Command::Registry(cmd) => registry_cmd::run(cmd),
         Command::Search(args) => library_cmd::search(&args),
         Command::Delete(args) => library_cmd::delete(&args),
         Command::Sign(args) => sign_cmd::run(&args),

@@ -63,6 +63,7 @@ pub fn render() -> Vec<(String, String)> {
         crate::remote_yaml::ImportedRemote,
         crate::remote_yaml::ImportFailure,
         crate::remotes::Remote,
+        crate::registries::RegistryLoginView,
     );
     out.sort();
     out

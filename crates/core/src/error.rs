@@ -158,6 +158,20 @@ pub enum Error {
         /// The parser's message, with quoted values left out.
         reason: String,
     },
+    /// A registry host Berth cannot use.
+    #[error("{host:?} is not a usable registry host: {reason}")]
+    InvalidRegistryHost {
+        /// The host as given.
+        host: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A registry username or password that cannot be stored. The password is never shown.
+    #[error("the registry login cannot be used: {reason}")]
+    InvalidRegistryLogin {
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Result with the core's [`Error`].
@@ -242,6 +256,8 @@ impl Error {
             Error::KeychainUnavailable { .. } => "keychain.unavailable",
             Error::KeychainFailed { .. } => "keychain.failed",
             Error::RemoteYaml { .. } => "remote_yaml.invalid",
+            Error::InvalidRegistryHost { .. } => "registry.invalid_host",
+            Error::InvalidRegistryLogin { .. } => "registry.invalid_login",
         }
     }
 
@@ -287,6 +303,8 @@ impl Error {
             "keychain.unavailable" => "Berth keeps tokens only in the system keychain. Unlock it (on Linux: start GNOME Keyring or KeePassXC with Secret Service) and try again.",
             "keychain.failed" => "Try again; if it keeps failing, remove the entry for org.berth.app in your keychain app and log in again.",
             "remote_yaml.invalid" => "Berth only reads this file and left it untouched. Fix it with `apptainer remote list`, or leave it out of the import.",
+            "registry.invalid_host" => "Give the registry's host name, with its port if it has one (registry.example.com:5000, docker.io).",
+            "registry.invalid_login" => "Give a non-empty username without ':' and the whole password or token, on one line.",
             _ => return None,
         })
     }

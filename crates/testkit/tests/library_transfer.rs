@@ -1,4 +1,4 @@
-//! The library double's downloads (Range, 303), uploads (v2 single-part, legacy) and fault
+//! The library double's downloads (Range, 303), uploads (v2 single-part, legacy; multipart in library_multipart.rs) and fault
 //! knobs, seen with a plain HTTP client.
 
 mod library_support;
@@ -328,7 +328,8 @@ fn v2_single_upload_then_pull() {
             let (_, k) = get(&d, "/v1/containers/alice/pushed/tool", Some(ALICE));
             assert_eq!(k["data"]["archTags"]["amd64"]["latest"], info.id.as_str());
         }
-        // Multipart is not offered: 404 makes clients fall back to single part.
+        // With multipart disabled, start answers 404 so clients fall back to single part.
+        d.update_options(|o| o.disable_multipart = true);
         let r = post(
             &d,
             &format!("/v2/imagefile/{}/_multipart", info.id),

@@ -61,6 +61,15 @@ struct Args {
     /// Answer 404 for private containers the caller may not read.
     #[arg(long)]
     hide_private: bool,
+    /// Multipart part size in bytes (default: the flavour's).
+    #[arg(long, value_name = "BYTES")]
+    multipart_part_size: Option<u64>,
+    /// Answer multipart start with 404 (clients fall back to single-part).
+    #[arg(long)]
+    disable_multipart: bool,
+    /// The first PUT of this multipart part number answers 500.
+    #[arg(long, value_name = "N")]
+    fail_part: Option<u32>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,6 +89,9 @@ fn main() -> anyhow::Result<()> {
             expired_token: args.expired_token,
             quota_bytes: args.quota_bytes,
             hide_private: args.hide_private,
+            multipart_part_size: args.multipart_part_size,
+            disable_multipart: args.disable_multipart,
+            fail_part: args.fail_part,
         },
     )
     .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;

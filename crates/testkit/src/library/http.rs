@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde_json::{json, Value};
 
-use super::store::{self, Image, Path3, Store, Upload};
+use super::store::{self, Image, Multipart, Part, Path3, Store, Upload};
 use super::{lock, Flavour, LibraryOptions, LibraryRequest, Shared};
 
 /// Largest metadata request body read.
@@ -210,9 +210,15 @@ fn route(ctx: &Ctx, segs: &[&str], body: &[u8]) -> Reply {
                 ["v2", "imagefile", id, "_complete"] if *m == Method::PUT => {
                     upload_complete(ctx, id)
                 }
-                // Not implemented yet: a 404 makes clients fall back to single-part (§12.7).
-                ["v2", "imagefile", _, "_multipart" | "_multipart_complete" | "_multipart_abort"] => {
-                    Err(ctx.err(StatusCode::NOT_FOUND, "Not found"))
+                ["v2", "imagefile", id, "_multipart"] if post => multipart_start(ctx, id, body),
+                ["v2", "imagefile", id, "_multipart"] if *m == Method::PUT => {
+                    multipart_part(ctx, id, body)
+                }
+                ["v2", "imagefile", id, "_multipart_complete"] if *m == Method::PUT => {
+                    multipart_complete(ctx, id, body)
+                }
+                ["v2", "imagefile", id, "_multipart_abort"] if *m == Method::PUT => {
+                    multipart_abort(ctx, id, body)
                 }
                 _ => Err(ctx.err(StatusCode::NOT_FOUND, "Not found")),
             }
@@ -1155,6 +1161,7 @@ fn upload_init(ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
             filesize,
             sha256,
             received: None,
+            part: None,
         },
     );
     let url = format!(
@@ -1192,6 +1199,24 @@ async fn upload_body(ctx: &Ctx, segs: &[&str], body: Body) -> Reply {
             if upload.received.is_some() && ctx.flavour == Flavour::Hinkskalle {
                 return Err(ctx.err(StatusCode::NOT_ACCEPTABLE, "upload already done"));
             }
+            if let Some((upload_id, number)) = &upload.part {
+                let fail = {
+                    let mut s = ctx.shared.store();
+                    let Some(mp) = s.multiparts.get_mut(upload_id) else {
+                        return Err(ctx.err(StatusCode::FORBIDDEN, "invalid or expired upload URL"));
+                    };
+                    ctx.opts.fail_part == Some(*number) && mp.failed_parts.insert(*number)
+                };
+                if fail {
+                    // Read the body first so the client sees the 500, not a broken pipe.
+                    let mut stream = body.into_data_stream();
+                    while let Some(Ok(_)) = stream.next().await {}
+                    return Err(ctx.err(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &format!("part {number} failed (fail_part)"),
+                    ));
+                }
+            }
             let dest = ctx.shared.uploads_dir().join(format!("{token}.part"));
             let (size, sha) = receive(body, &dest)
                 .await
@@ -1200,10 +1225,33 @@ async fn upload_body(ctx: &Ctx, segs: &[&str], body: Body) -> Reply {
                 let _ = std::fs::remove_file(&dest);
                 return Err(ctx.err(mismatch, "size or checksum mismatch"));
             }
-            if let Some(u) = ctx.shared.store().uploads.get_mut(*token) {
+            let etag = match (&upload.part, ctx.flavour) {
+                // S3 quotes its ETags; Hinkskalle answers the bare sha256 (§14).
+                (Some(_), Flavour::Sylabs) => format!("\"{sha}\""),
+                _ => sha,
+            };
+            let mut s = ctx.shared.store();
+            if let Some((upload_id, number)) = &upload.part {
+                let Some(mp) = s.multiparts.get_mut(upload_id) else {
+                    // Aborted while the bytes were arriving.
+                    let _ = std::fs::remove_file(&dest);
+                    return Err(ctx.err(StatusCode::FORBIDDEN, "invalid or expired upload URL"));
+                };
+                let old = mp.parts.insert(
+                    *number,
+                    Part {
+                        file: dest.clone(),
+                        etag: etag.clone(),
+                    },
+                );
+                if let Some(old) = old.filter(|o| o.file != dest) {
+                    let _ = std::fs::remove_file(old.file);
+                }
+            }
+            if let Some(u) = s.uploads.get_mut(*token) {
                 u.received = Some(dest);
             }
-            Ok((StatusCode::OK, [(header::ETAG, sha)], Body::empty()).into_response())
+            Ok((StatusCode::OK, [(header::ETAG, etag)], Body::empty()).into_response())
         }
         ["v1", "imagefile", id] => {
             if ctx.caller == Caller::Invalid {
@@ -1287,7 +1335,7 @@ fn upload_complete(ctx: &Ctx, id: &str) -> Reply {
     let token = s
         .uploads
         .iter()
-        .find(|(_, u)| u.image == id && u.received.is_some())
+        .find(|(_, u)| u.image == id && u.part.is_none() && u.received.is_some())
         .map(|(t, _)| t.clone())
         .ok_or_else(|| ctx.bad_request("no completed upload for this image"))?;
     let upload = s.uploads.remove(&token).expect("upload");
@@ -1305,10 +1353,21 @@ fn upload_complete(ctx: &Ctx, id: &str) -> Reply {
         Flavour::Hinkskalle => StatusCode::UNPROCESSABLE_ENTITY,
     };
     let i = finish_upload(ctx, &mut s, id, &received, upload.filesize, &sha, mismatch)?;
+    Ok(completion(ctx, &mut s, i, &user))
+}
+
+/// After a v2 upload completed: Hinkskalle's tagging, and the quota and container URL
+/// (§5, §14).
+fn completion(ctx: &Ctx, s: &mut Store, i: usize, user: &str) -> Response {
+    let id = s.images[i].id.clone();
+    let k = s
+        .container_by_id(&s.images[i].container)
+        .expect("container");
+    let p = s.path_of(k);
     if ctx.flavour == Flavour::Hinkskalle {
         // §14: completion tags `latest` for amd64 and rewrites the image's arch.
         s.images[i].arch = "amd64".into();
-        s.set_tag(k, Some("amd64"), "latest", id);
+        s.set_tag(k, Some("amd64"), "latest", &id);
     }
     let (e, c, n) = (
         &s.entities[p.entity].name,
@@ -1319,11 +1378,223 @@ fn upload_complete(ctx: &Ctx, id: &str) -> Reply {
         Flavour::Sylabs => format!("/library/{e}/{c}/{n}"),
         Flavour::Hinkskalle => format!("entities/{e}/collections/{c}/containers/{n}"),
     };
-    let quota = ctx.quota_of(&s, &user).unwrap_or(0);
-    Ok(ctx.data(json!({
+    let quota = ctx.quota_of(s, user).unwrap_or(0);
+    ctx.data(json!({
         "containerUrl": container_url,
-        "quota": { "quotaTotal": quota, "quotaUsage": s.usage(&user) },
+        "quota": { "quotaTotal": quota, "quotaUsage": s.usage(user) },
+    }))
+}
+
+/// The image `id` names, with the caller required to own its entity (for uploads).
+fn owned_image(ctx: &Ctx, s: &Store, id: &str) -> Result<(usize, Path3), Response> {
+    ctx.require_user()?;
+    let i = s
+        .image_by_id(id)
+        .ok_or_else(|| ctx.err(StatusCode::NOT_FOUND, "Not found"))?;
+    let k = s
+        .container_by_id(&s.images[i].container)
+        .expect("container");
+    let p = s.path_of(k);
+    ctx.require_owner(s, p.entity)?;
+    Ok((i, p))
+}
+
+/// The multipart session a body's `uploadID` names, for image `id`.
+fn session_id(ctx: &Ctx, s: &Store, id: &str, v: &Value) -> Result<String, Response> {
+    let upload_id = field(v, &["uploadID"])
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ctx.bad_request("uploadID required"))?;
+    match s.multiparts.get(upload_id) {
+        Some(mp) if mp.image == id => Ok(upload_id.to_owned()),
+        _ => Err(ctx.err(StatusCode::NOT_FOUND, "upload not found")),
+    }
+}
+
+/// `POST /v2/imagefile/{id}/_multipart` `{"filesize"}` → uploadID, part size and count
+/// (§5.1). Quota is checked here (507), as for single-part; `disable_multipart` answers 404.
+fn multipart_start(ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
+    if ctx.opts.disable_multipart {
+        return Err(ctx.err(StatusCode::NOT_FOUND, "Not found"));
+    }
+    ctx.require_user()?;
+    let v = parse_body(ctx, body)?;
+    let Some(filesize) = v["filesize"].as_u64() else {
+        return Err(ctx.bad_request("filesize required"));
+    };
+    let mut s = ctx.shared.store();
+    let (_, p) = owned_image(ctx, &s, id)?;
+    check_quota(ctx, &s, p.entity, filesize)?;
+    let part_size = ctx
+        .opts
+        .multipart_part_size
+        .filter(|&n| n > 0)
+        .unwrap_or(match ctx.flavour {
+            Flavour::Sylabs => 64 << 20,
+            Flavour::Hinkskalle => 5 << 20,
+        });
+    let total_parts = u32::try_from(filesize.div_ceil(part_size).max(1))
+        .map_err(|_| ctx.bad_request("too many parts"))?;
+    let upload_id = s.new_token();
+    s.multiparts.insert(
+        upload_id.clone(),
+        Multipart {
+            image: id.to_owned(),
+            filesize,
+            part_size,
+            total_parts,
+            parts: Default::default(),
+            failed_parts: Default::default(),
+        },
+    );
+    let options = match ctx.flavour {
+        Flavour::Sylabs => json!({ "s3compliant": "true" }),
+        Flavour::Hinkskalle => json!({}),
+    };
+    Ok(ctx.data(json!({
+        "uploadID": upload_id,
+        "totalParts": total_parts,
+        "partSize": part_size,
+        "options": options,
     })))
+}
+
+/// `PUT /v2/imagefile/{id}/_multipart` `{"uploadID","partNumber","partSize","sha256sum"}`
+/// → a presigned-style `presignedURL` for that part (§5.1). A part number outside
+/// `1..=totalParts` answers 406 (Hinkskalle, §14) or 400 (Sylabs); so does a `partSize`
+/// other than the part's.
+fn multipart_part(ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
+    ctx.require_user()?;
+    let v = parse_body(ctx, body)?;
+    let mut s = ctx.shared.store();
+    owned_image(ctx, &s, id)?;
+    let upload_id = session_id(ctx, &s, id, &v)?;
+    let mp = &s.multiparts[&upload_id];
+    let bad_part = |msg: &str| match ctx.flavour {
+        Flavour::Sylabs => ctx.bad_request(msg),
+        Flavour::Hinkskalle => ctx.err(StatusCode::NOT_ACCEPTABLE, msg),
+    };
+    let number = v["partNumber"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| (1..=mp.total_parts).contains(n))
+        .ok_or_else(|| bad_part("invalid partNumber"))?;
+    let start = u64::from(number - 1) * mp.part_size;
+    let expected = mp.part_size.min(mp.filesize.saturating_sub(start));
+    if v["partSize"].as_u64() != Some(expected) {
+        return Err(bad_part(&format!("partSize must be {expected}")));
+    }
+    let sha256 = field(&v, &["sha256sum"]).unwrap_or_default().to_lowercase();
+    let token = s.new_token();
+    s.uploads.insert(
+        token.clone(),
+        Upload {
+            image: id.to_owned(),
+            filesize: expected,
+            sha256,
+            received: None,
+            part: Some((upload_id, number)),
+        },
+    );
+    let url = format!(
+        "{}/upload/{token}?partNumber={number}&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature={token}",
+        ctx.shared.base()
+    );
+    Ok(ctx.data(json!({ "presignedURL": url })))
+}
+
+/// Forgets a multipart session: its part URLs and received parts.
+fn drop_session(s: &mut Store, upload_id: &str) -> Option<Multipart> {
+    let mp = s.multiparts.remove(upload_id)?;
+    s.uploads
+        .retain(|_, u| u.part.as_ref().is_none_or(|(u_id, _)| u_id != upload_id));
+    for part in mp.parts.values() {
+        let _ = std::fs::remove_file(&part.file);
+    }
+    Some(mp)
+}
+
+/// `PUT /v2/imagefile/{id}/_multipart_complete`
+/// `{"uploadID","completedParts":[{"partNumber","token"}]}`: every part must be listed once
+/// with its ETag and received (else 400); the assembled file must have the announced size
+/// and the image's hash (else 400 on Sylabs, 422 on Hinkskalle, as for single-part). Answers
+/// the single-part completion object (§5.1).
+fn multipart_complete(ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
+    let user = ctx.require_user()?.to_owned();
+    let v = parse_body(ctx, body)?;
+    let mut s = ctx.shared.store();
+    owned_image(ctx, &s, id)?;
+    let upload_id = session_id(ctx, &s, id, &v)?;
+    let mp = &s.multiparts[&upload_id];
+    let listed: Vec<(u64, &str)> = v["completedParts"]
+        .as_array()
+        .ok_or_else(|| ctx.bad_request("completedParts required"))?
+        .iter()
+        .map(|p| {
+            let n = p["partNumber"].as_u64().unwrap_or(0);
+            (n, field(p, &["token"]).unwrap_or_default())
+        })
+        .collect();
+    let unquote = |t: &str| t.trim().trim_matches('"').to_owned();
+    for n in 1..=mp.total_parts {
+        let Some(part) = mp.parts.get(&n) else {
+            return Err(ctx.bad_request(&format!("part {n} was not uploaded")));
+        };
+        let mut tokens = listed.iter().filter(|(m, _)| *m == u64::from(n));
+        match (tokens.next(), tokens.next()) {
+            (Some((_, t)), None) if unquote(t) == unquote(&part.etag) => {}
+            (None, _) => return Err(ctx.bad_request(&format!("part {n} missing"))),
+            (Some(_), Some(_)) => return Err(ctx.bad_request(&format!("part {n} listed twice"))),
+            (Some(_), None) => {
+                return Err(ctx.bad_request(&format!("part {n}: token does not match")))
+            }
+        }
+    }
+    if listed.len() != mp.total_parts as usize {
+        return Err(ctx.bad_request("completedParts lists unknown parts"));
+    }
+    let mismatch = match ctx.flavour {
+        Flavour::Sylabs => StatusCode::BAD_REQUEST,
+        Flavour::Hinkskalle => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let internal = |e: std::io::Error| ctx.err(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    let dest = ctx
+        .shared
+        .uploads_dir()
+        .join(format!("multipart-{upload_id}.part"));
+    let (size, sha) = {
+        use sha2::Digest as _;
+        let mut out = std::fs::File::create(&dest).map_err(internal)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        for part in mp.parts.values() {
+            let bytes = std::fs::read(&part.file).map_err(internal)?;
+            out.write_all(&bytes).map_err(internal)?;
+            hasher.update(&bytes);
+            size += bytes.len() as u64;
+        }
+        out.flush().map_err(internal)?;
+        (size, store::hex(&hasher.finalize()))
+    };
+    let filesize = mp.filesize;
+    drop_session(&mut s, &upload_id);
+    if size != filesize {
+        let _ = std::fs::remove_file(&dest);
+        return Err(ctx.err(mismatch, "assembled size does not match filesize"));
+    }
+    let i = finish_upload(ctx, &mut s, id, &dest, size, &sha, mismatch)?;
+    Ok(completion(ctx, &mut s, i, &user))
+}
+
+/// `PUT /v2/imagefile/{id}/_multipart_abort` `{"uploadID"}`: drops the session's parts;
+/// its part URLs answer 403 afterwards.
+fn multipart_abort(ctx: &Ctx, id: &str, body: &[u8]) -> Reply {
+    ctx.require_user()?;
+    let v = parse_body(ctx, body)?;
+    let mut s = ctx.shared.store();
+    owned_image(ctx, &s, id)?;
+    let upload_id = session_id(ctx, &s, id, &v)?;
+    drop_session(&mut s, &upload_id);
+    Ok(ctx.data(json!({})))
 }
 
 async fn receive(body: Body, dest: &Path) -> std::io::Result<(u64, String)> {

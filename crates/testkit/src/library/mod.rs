@@ -1,6 +1,6 @@
 //! A Library API double: service discovery, token service, library metadata (entities,
 //! collections, containers, images, v1 and v2 tags), search, deletion, downloads with
-//! `Range` and an optional 303 redirect, and v2 single-part uploads, in the shape of Sylabs'
+//! `Range` and an optional 303 redirect, and v2 single-part and multipart uploads, in the shape of Sylabs'
 //! library or of Hinkskalle (`shared/docs/library-api.md` §1–§7, §10, §12, §14).
 //!
 //! Served endpoints (paths are relative to [`LibraryDouble::url`]; doubled slashes are
@@ -21,7 +21,7 @@
 //! | GET, HEAD | `/v1/imagefile/{ref}:{tag}?arch=` | 200 (+`Range`) or 303 to `/storage/{imageID}` |
 //! | POST | `/v1/imagefile/{imageID}` | legacy upload, raw body |
 //! | POST | `/v2/imagefile/{imageID}` → PUT `/upload/{token}` → PUT `/v2/imagefile/{imageID}/_complete` | v2 single-part upload |
-//! | POST | `/v2/imagefile/{imageID}/_multipart` | 404 for now, which makes clients fall back to single-part (§12.7) |
+//! | POST | `/v2/imagefile/{imageID}/_multipart` → PUT `/v2/imagefile/{imageID}/_multipart` (per part) → PUT `/upload/{token}` → PUT `/v2/imagefile/{imageID}/_multipart_complete` | v2 multipart upload (§5.1); PUT `…/_multipart_abort` drops the parts; 404 at start with `disable_multipart` |
 
 mod http;
 mod store;
@@ -99,6 +99,16 @@ pub struct LibraryOptions {
     pub quota_bytes: Option<u64>,
     /// Answer 404 instead of 401/403 for private containers the caller may not read.
     pub hide_private: bool,
+    /// Multipart part size in bytes offered at `_multipart` start; `None` for the
+    /// flavour's default (Sylabs 64 MiB, Hinkskalle 5 MiB as observed, §5.1, §14).
+    pub multipart_part_size: Option<u64>,
+    /// Answer `POST /v2/imagefile/{id}/_multipart` with 404, so clients fall back to
+    /// single-part (§12.7).
+    pub disable_multipart: bool,
+    /// The first PUT of this multipart part number (1-based) in each multipart session
+    /// answers 500 (its body is read and dropped); later PUTs of it work, so client retries
+    /// can be tested.
+    pub fail_part: Option<u32>,
 }
 
 /// One request as the double received it, for assertions.

@@ -75,7 +75,8 @@ pub(crate) struct Image {
 }
 
 /// A v2 upload started by `POST /v2/imagefile/{id}`; the presigned-style URL carries `token`.
-/// Multipart sessions will add their parts here.
+/// A multipart part's presigned-style URL is one too, with `part` set (then `filesize` and
+/// `sha256` are the part's).
 #[derive(Debug, Clone)]
 pub(crate) struct Upload {
     pub image: String,
@@ -83,6 +84,28 @@ pub(crate) struct Upload {
     pub sha256: String,
     /// The received bytes, once the PUT succeeded.
     pub received: Option<PathBuf>,
+    /// `(uploadID, partNumber)` for a multipart part.
+    pub part: Option<(String, u32)>,
+}
+
+/// A received multipart part.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    pub file: PathBuf,
+    /// The `ETag` answered for it (the completion token).
+    pub etag: String,
+}
+
+/// A multipart session started by `POST /v2/imagefile/{id}/_multipart` (§5.1).
+#[derive(Debug, Clone)]
+pub(crate) struct Multipart {
+    pub image: String,
+    pub filesize: u64,
+    pub part_size: u64,
+    pub total_parts: u32,
+    pub parts: BTreeMap<u32, Part>,
+    /// Part numbers whose first PUT already failed because of `fail_part`.
+    pub failed_parts: BTreeSet<u32>,
 }
 
 /// Everything the double knows. IDs are flavour-shaped strings (§14: Hinkskalle uses
@@ -96,6 +119,8 @@ pub(crate) struct Store {
     pub containers: Vec<Container>,
     pub images: Vec<Image>,
     pub uploads: HashMap<String, Upload>,
+    /// Multipart sessions by uploadID.
+    pub multiparts: HashMap<String, Multipart>,
 }
 
 /// A path resolved to its three objects' indices.
@@ -117,6 +142,7 @@ impl Store {
             containers: Vec::new(),
             images: Vec::new(),
             uploads: HashMap::new(),
+            multiparts: HashMap::new(),
         }
     }
 
