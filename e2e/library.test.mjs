@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
@@ -118,4 +118,10 @@ test("logging out removes the token", async () => {
   await click("nav-remotes");
   await click(By.css(`[data-testid="remote-row"][data-name="lab"] [data-testid="remote-logout-button"]`));
   await waitForText(driver, By.css(`[data-testid="remote-row"][data-name="lab"]`), (t) => /Not logged in/i.test(t));
+  // After the whole session the token is in no file Berth wrote.
+  const files = readdirSync(desktop.configDir, { recursive: true }).map((f) => path.join(desktop.configDir, f));
+  for (const f of files) {
+    if (statSync(f).isFile()) assert.ok(!readFileSync(f, "utf8").includes(TOKEN), `token leaked into ${f}`);
+  }
+  assert.ok(files.some((f) => f.endsWith("remotes.json")), "the remote was saved");
 });

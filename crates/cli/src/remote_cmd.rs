@@ -44,6 +44,9 @@ pub enum RemoteCommand {
         /// Read the token from this file instead of asking for it.
         #[arg(long)]
         tokenfile: Option<PathBuf>,
+        /// Replace a token that is already stored (otherwise Berth asks first).
+        #[arg(long)]
+        replace: bool,
     },
     /// Show the remote's services, their versions, and whether the token is valid.
     Status { name: Option<String> },
@@ -72,6 +75,18 @@ pub fn remotes() -> Result<Remotes> {
         &AppDirs::from_env()?,
         Arc::new(KeychainStore::new()),
     ))
+}
+
+/// Asks a yes/no question on the terminal; anything but yes (or no terminal) is no.
+fn confirm(question: &str) -> Result<bool> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
 pub fn name_or_default(r: &Remotes, name: Option<String>) -> Result<String> {
@@ -157,8 +172,18 @@ pub fn run(cmd: RemoteCommand) -> Result<()> {
                 writeln!(out, "\"{name}\" had no token stored.")?;
             }
         }
-        RemoteCommand::Login { name, tokenfile } => {
+        RemoteCommand::Login {
+            name,
+            tokenfile,
+            replace,
+        } => {
             let name = name_or_default(&r, name)?;
+            if r.has_token(&name)?
+                && !replace
+                && !confirm(&format!("\"{name}\" already has a token. Replace it?"))?
+            {
+                bail!("kept the stored token of \"{name}\" (use --replace to replace it without asking)");
+            }
             let token = match tokenfile {
                 Some(f) => crate::passphrase::from_file(&f)?,
                 None => crate::passphrase::prompt(&format!(

@@ -39,6 +39,8 @@ fn login_status_search_delete_logout() {
          $b remote login lab --tokenfile {bad} && exit 2
          echo ---before; $b remote status lab
          $b remote login lab --tokenfile {good} || exit 3
+         $b remote login lab --tokenfile {bad} 2>/dev/null && exit 7
+         $b remote login lab --tokenfile {good} --replace || exit 8
          echo ---status; $b remote status lab
          echo ---search; $b search hello || exit 4
          $b delete 'library://ada/tools/hello:{hash}' --arch amd64 || exit 5

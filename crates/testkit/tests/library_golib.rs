@@ -120,6 +120,14 @@ fn go_library_client_against_both_flavours() {
             assert_eq!(got.arch, "amd64", "{ctx}");
             assert!(got.tags.contains(&"pushed".to_owned()), "{ctx}: {got:?}");
             assert_eq!(std::fs::read(got.file.unwrap()).unwrap(), pushed, "{ctx}");
+            // The delete the Go client sent removed the downloaded image (by tag and arch).
+            assert_eq!(lines[5], "deleted", "{ctx}");
+            assert!(
+                d.requests()
+                    .iter()
+                    .any(|r| r.method == "DELETE" && r.path.starts_with("/v1/images/")),
+                "{ctx}"
+            );
             // The Go client sends v2 tags with capitalised keys.
             assert!(
                 d.requests().iter().any(|r| r.path.starts_with("/v2/tags/")

@@ -77,5 +77,11 @@ func main() {
 			fail("push", err)
 		}
 		fmt.Printf("pushed %s %d %d\n", done.ContainerURL, done.Quota.QuotaTotalBytes, done.Quota.QuotaUsageBytes)
+
+		// Delete the extra image the push left behind: the original stays.
+		if err := c.DeleteImage(ctx, path+":"+tag, arch); err != nil {
+			fail("delete", err)
+		}
+		fmt.Println("deleted")
 	}
 }
