@@ -56,15 +56,18 @@ pub(crate) fn canonical_key_material(bytes: &[u8]) -> Vec<u8> {
     let mut rest = bytes;
     while let Some(start) = rest.windows(BEGIN.len()).position(|w| w == BEGIN) {
         let block = &rest[start..];
+        // The block ends right after the END line's closing dashes: files joined without a
+        // newline between them (Apptainer's key files end without one) must still split.
+        const END: &[u8] = b"-----END PGP ";
         let end = block
-            .windows(b"-----END PGP ".len())
-            .position(|w| w == b"-----END PGP ")
+            .windows(END.len())
+            .position(|w| w == END)
             .and_then(|e| {
-                block[e..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map(|nl| e + nl + 1)
-                    .or(Some(block.len()))
+                let after = e + END.len();
+                block[after..]
+                    .windows(5)
+                    .position(|w| w == b"-----")
+                    .map(|t| after + t + 5)
             })
             .unwrap_or(block.len());
         let mut reader = openpgp::armor::Reader::from_bytes(

@@ -393,3 +393,21 @@ fn key_info_serializes() {
         "SingularityCE Tests <singularityce@example.com>"
     );
 }
+
+/// Two armored key files joined end to end without a newline (Apptainer's test key files
+/// end without one) still give both keys.
+#[test]
+fn armored_files_joined_without_a_newline_give_every_key() {
+    let dir = common::testdata().join("keys/apptainer-ecl");
+    let mut joined = std::fs::read(dir.join("pubkey1.asc")).unwrap();
+    while joined.last() == Some(&b'\n') {
+        joined.pop();
+    }
+    joined.extend(std::fs::read(dir.join("pubkey2.asc")).unwrap());
+    let certs = berth_integrity::parse_key_material(&joined).unwrap();
+    let fprs: Vec<String> = certs.iter().map(|c| c.fingerprint().to_hex()).collect();
+    assert_eq!(
+        fprs,
+        ["0C5B8C9A5FFC44E2A0AC79851CD6FA281D476DD1", "78F8AD36B0DCB84B707F23853D608DAE21C8CA10"]
+    );
+}
