@@ -408,6 +408,9 @@ fn armored_files_joined_without_a_newline_give_every_key() {
     let fprs: Vec<String> = certs.iter().map(|c| c.fingerprint().to_hex()).collect();
     assert_eq!(
         fprs,
-        ["0C5B8C9A5FFC44E2A0AC79851CD6FA281D476DD1", "78F8AD36B0DCB84B707F23853D608DAE21C8CA10"]
+        [
+            "0C5B8C9A5FFC44E2A0AC79851CD6FA281D476DD1",
+            "78F8AD36B0DCB84B707F23853D608DAE21C8CA10"
+        ]
     );
 }
