@@ -11,7 +11,9 @@ use crate::http::{decode_data, decode_maybe_enveloped, seg, Call, Http, Reply};
 use crate::models::{
     Collection, Container, ContainerTags, Entity, Image, SearchResults, User, VersionInfo,
 };
-use crate::options::{build_http, normalize_base_url, RemoteOptions, RetryPolicy, Timeouts};
+use crate::options::{
+    build_http, build_transfer_http, normalize_base_url, RemoteOptions, RetryPolicy, Timeouts,
+};
 use crate::r#ref::{check_arch, check_name, LibraryRef, RefPart};
 use crate::secret::Secret;
 
@@ -61,8 +63,10 @@ impl LibraryClientBuilder {
     pub fn build(self) -> Result<LibraryClient> {
         let base = normalize_base_url(&self.base_url, self.options.insecure_http)?;
         let client = build_http(&self.options, self.timeouts)?;
+        let transfer = build_transfer_http(&self.options, self.timeouts)?;
         Ok(LibraryClient {
             base,
+            transfer,
             options: self.options,
             http: Http {
                 client,
@@ -78,8 +82,10 @@ impl LibraryClientBuilder {
 #[derive(Clone)]
 pub struct LibraryClient {
     base: Url,
+    /// For file bodies: no overall timeout (a read timeout instead) and 303 not followed.
+    transfer: reqwest::Client,
     options: RemoteOptions,
-    http: Http,
+    pub(crate) http: Http,
     /// `/version` is asked once per client; the reference re-asks per call, which only
     /// costs round trips.
     level: OnceCell<ApiLevel>,
@@ -457,6 +463,53 @@ impl LibraryClient {
 
     // ----- plumbing -----
 
+    /// `path` under the library base URL.
+    pub(crate) fn url(&self, path: &str) -> Result<Url> {
+        join(&self.base, path)
+    }
+
+    /// `v1/imagefile/{path}:{tag}?arch=…` (§6 step 4.2).
+    pub(crate) fn imagefile_url(&self, r: &LibraryRef, arch: Option<&str>) -> Result<Url> {
+        let arch = arch_param(arch)?;
+        let mut url = join(&self.base, &format!("v1/imagefile/{}", image_path(r)))?;
+        url.query_pairs_mut().append_pair("arch", arch);
+        Ok(url)
+    }
+
+    /// A request on the transfer client, with the token when `auth`.
+    pub(crate) fn transfer_request(
+        &self,
+        method: Method,
+        url: Url,
+        auth: bool,
+    ) -> Result<reqwest::RequestBuilder> {
+        let req = self.transfer.request(method, url);
+        if auth {
+            self.http.authorize(req)
+        } else {
+            Ok(req)
+        }
+    }
+
+    /// A GET for file bytes, optionally of the inclusive byte range `range`; any status is
+    /// returned (the caller decides what 200/206/303 mean).
+    pub(crate) async fn send_get(
+        &self,
+        url: &Url,
+        auth: bool,
+        range: Option<(u64, u64)>,
+        cancel: &crate::transfer::Cancel,
+    ) -> Result<reqwest::Response> {
+        let mut req = self.transfer_request(Method::GET, url.clone(), auth)?;
+        if let Some((a, b)) = range {
+            req = req.header(reqwest::header::RANGE, format!("bytes={a}-{b}"));
+        }
+        tokio::select! {
+            r = req.send() => r.map_err(Error::from_transport),
+            () = cancel.cancelled() => Err(Error::cancelled()),
+        }
+    }
+
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Reply> {
         let url = join(&self.base, path)?;
         self.http
@@ -475,7 +528,11 @@ impl LibraryClient {
         decode_data(&self.get(path, query).await?)
     }
 
-    async fn post_data<T: DeserializeOwned>(&self, path: &str, body: Value) -> Result<T> {
+    pub(crate) async fn post_data<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> Result<T> {
         let url = join(&self.base, path)?;
         let reply = self
             .http

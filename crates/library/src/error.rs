@@ -42,6 +42,14 @@ pub enum ErrorKind {
     RefInvalid,
     /// Caller-side input other than a reference: base URL, CA PEM, proxy, search query.
     InputInvalid,
+    /// The transfer was cancelled by the caller.
+    Cancelled,
+    /// Downloaded bytes do not have the image's SHA-256 (the download was discarded).
+    ChecksumMismatch,
+    /// The disk is full or the file too large for it (ENOSPC, EDQUOT, EFBIG).
+    DiskFull,
+    /// Reading or writing a local file failed.
+    LocalIo,
 }
 
 impl ErrorKind {
@@ -61,6 +69,10 @@ impl ErrorKind {
             Self::BadResponse => "library.bad_response",
             Self::RefInvalid => "ref.invalid",
             Self::InputInvalid => "input.invalid",
+            Self::Cancelled => "transfer.cancelled",
+            Self::ChecksumMismatch => "transfer.checksum_mismatch",
+            Self::DiskFull => "io.disk_full",
+            Self::LocalIo => "io.failed",
         }
     }
 
@@ -80,6 +92,10 @@ impl ErrorKind {
             Self::BadResponse => "The server's answer was not understood; check that the URL points at a Library API server.",
             Self::RefInvalid => "Use library://[host/]entity/collection/container[:tag[,tag…]] with lower-case names.",
             Self::InputInvalid => "Check the remote's settings (URL, CA certificate, proxy) or the search text.",
+            Self::Cancelled => "Nothing was kept; start the transfer again when you want it.",
+            Self::ChecksumMismatch => "The data was damaged on the way or on the server; try again, and tell the library's administrator if it repeats.",
+            Self::DiskFull => "Free some space on the destination's disk (or choose another folder), then resume.",
+            Self::LocalIo => "Check that the file exists and that you may read (or write) it.",
         }
     }
 }
@@ -128,6 +144,34 @@ impl Error {
 
     pub(crate) fn bad_response(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::BadResponse, message)
+    }
+
+    /// A response body broke off (reset, truncated, read timeout): worth another try.
+    pub(crate) fn connection_lost(err: reqwest::Error) -> Self {
+        let kind = if err.is_timeout() {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Unreachable
+        };
+        let msg = format!("the connection broke off: {}", innermost_message(&err));
+        Self::new(kind, msg).with_source(err)
+    }
+
+    /// The caller cancelled.
+    pub fn cancelled() -> Self {
+        Self::new(ErrorKind::Cancelled, "cancelled")
+    }
+
+    /// A local file operation failed; `what` names the action and the file. Full disks and
+    /// file-size limits get their own kind, so a UI can say "free some space".
+    pub fn local_io(what: impl Into<String>, err: std::io::Error) -> Self {
+        let kind = match err.raw_os_error() {
+            // ENOSPC, EDQUOT, EFBIG on Linux.
+            Some(28 | 122 | 27) => ErrorKind::DiskFull,
+            _ if err.kind() == std::io::ErrorKind::StorageFull => ErrorKind::DiskFull,
+            _ => ErrorKind::LocalIo,
+        };
+        Self::new(kind, format!("{}: {err}", what.into())).with_source(err)
     }
 
     /// Builds the error for a non-success HTTP status from the response body, whatever

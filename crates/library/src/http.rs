@@ -77,6 +77,20 @@ impl Http {
         }
     }
 
+    /// Adds `Authorization: Bearer` when a token is set; the header is marked sensitive so
+    /// HTTP-level debug logging never shows it.
+    pub fn authorize(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder> {
+        let Some(token) = self.token.as_ref().filter(|t| !t.is_empty()) else {
+            return Ok(req);
+        };
+        let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| {
+                Error::input("the access token contains characters not allowed in a header")
+            })?;
+        value.set_sensitive(true);
+        Ok(req.header(header::AUTHORIZATION, value))
+    }
+
     async fn send_once(&self, call: &Call<'_>) -> Result<RawReply> {
         let mut req = self
             .client
@@ -86,18 +100,7 @@ impl Http {
             req = req.query(call.query);
         }
         if call.auth {
-            if let Some(token) = self.token.as_ref().filter(|t| !t.is_empty()) {
-                let mut value = header::HeaderValue::from_str(&format!(
-                    "Bearer {}",
-                    token.expose()
-                ))
-                .map_err(|_| {
-                    Error::input("the access token contains characters not allowed in a header")
-                })?;
-                // Keeps the token out of any HTTP-level debug logging.
-                value.set_sensitive(true);
-                req = req.header(header::AUTHORIZATION, value);
-            }
+            req = self.authorize(req)?;
         }
         if let Some(body) = &call.body {
             req = req.json(body);

@@ -6,6 +6,8 @@
 //!   [`service_version`] / [`ApiLevel`]: which protocol generation a library speaks.
 //! * [`LibraryClient`]: async calls (token check, user, entities … images, search, create,
 //!   delete, tags) with retries, timeouts, proxy and TLS options.
+//! * [`LibraryClient::push`] / [`LibraryClient::download_image`]: parallel multipart upload
+//!   and parallel ranged, resumable, hash-checked download, with [`Progress`] and [`Cancel`].
 //! * [`Error`]: one error for every failure, with a stable [`Error::code`] and a hint.
 
 mod client;
@@ -17,6 +19,7 @@ mod models;
 mod options;
 mod r#ref;
 mod secret;
+mod transfer;
 
 pub use client::{LibraryClient, LibraryClientBuilder, SearchQuery, TokenStatus, MIN_SEARCH_LEN};
 pub use discovery::{discover, parse_config, service_version, ApiLevel, Endpoints, CONFIG_PATH};
@@ -29,6 +32,11 @@ pub use r#ref::{
     check_arch, check_name, host_arch, LibraryRef, RefError, RefPart, RefReason, DEFAULT_TAG,
 };
 pub use secret::Secret;
+pub use transfer::{
+    digest_file, discard_partial, partial_progress, Cancel, Completion, DownloadOptions,
+    DownloadOutcome, DownloadSpec, FileDigest, NoProgress, Phase, Progress, PushOutcome, PushSpec,
+    PushTarget, UploadOptions, MULTIPART_THRESHOLD,
+};
 
 /// `reqwest`'s URL type, re-exported so callers need not depend on `url` themselves.
 pub use reqwest::Url;

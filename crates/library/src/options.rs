@@ -153,13 +153,47 @@ pub fn normalize_base_url(raw: &str, insecure_http: bool) -> Result<Url> {
 
 /// Builds the HTTP client for one remote.
 pub(crate) fn build_http(opts: &RemoteOptions, timeouts: Timeouts) -> Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(timeouts.connect)
+    let builder = reqwest::Client::builder()
         .timeout(timeouts.request)
         // reqwest drops Authorization on redirects to another host or port, which is the
         // reference's rule for redirect targets (§6, §12.13).
-        .redirect(redirect::Policy::limited(10))
+        .redirect(redirect::Policy::limited(10));
+    finish_http(builder, opts, timeouts)
+}
+
+/// The client for file bodies: no limit on a whole request (a GiB takes its time), but a
+/// stalled connection fails after [`TRANSFER_READ_TIMEOUT`]; 303 is returned to the caller
+/// (it starts ranged mode, §6), other redirects are followed up to 10 hops.
+pub(crate) fn build_transfer_http(
+    opts: &RemoteOptions,
+    timeouts: Timeouts,
+) -> Result<reqwest::Client> {
+    let policy = redirect::Policy::custom(|attempt| {
+        if attempt.status() == reqwest::StatusCode::SEE_OTHER {
+            attempt.stop()
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    });
+    let builder = reqwest::Client::builder()
+        .read_timeout(TRANSFER_READ_TIMEOUT)
+        .redirect(policy);
+    finish_http(builder, opts, timeouts)
+}
+
+/// No byte for this long on a transfer connection counts as a dropped connection.
+pub const TRANSFER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn finish_http(
+    builder: reqwest::ClientBuilder,
+    opts: &RemoteOptions,
+    timeouts: Timeouts,
+) -> Result<reqwest::Client> {
+    let mut builder = builder
+        .user_agent(USER_AGENT)
+        .connect_timeout(timeouts.connect)
         .danger_accept_invalid_certs(opts.accept_invalid_certs);
     if let Some(pem) = &opts.extra_ca_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)

@@ -468,6 +468,12 @@ impl LibraryDouble {
             .map(|p| s.containers[p.container].download_count)
     }
 
+    /// Multipart uploads started and neither completed nor aborted: a client that cleans up
+    /// after a failed or cancelled push leaves none.
+    pub fn open_multiparts(&self) -> usize {
+        self.shared.store().multiparts.len()
+    }
+
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<LibraryRequest> {
         lock(&self.shared.requests).clone()

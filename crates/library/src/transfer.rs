@@ -1,0 +1,17 @@
+//! Moving image files: push (§5) and pull (§6), with progress, cancel and resume.
+
+mod digest;
+mod download;
+mod follower;
+mod progress;
+mod push;
+mod resume;
+mod upload;
+
+pub use digest::{digest_file, FileDigest};
+pub use download::{
+    discard_partial, partial_progress, DownloadOptions, DownloadOutcome, DownloadSpec,
+};
+pub use progress::{Cancel, NoProgress, Phase, Progress};
+pub use push::{PushOutcome, PushSpec, PushTarget};
+pub use upload::{Completion, UploadOptions, MULTIPART_THRESHOLD};
