@@ -9,6 +9,7 @@ use ts_rs::{Config, TS};
 
 use crate::model::*;
 use crate::model_library::*;
+use crate::model_transfer::*;
 use crate::ApiError;
 
 /// Every exported type as `(file name, TypeScript source)`.
@@ -64,6 +65,20 @@ pub fn render() -> Vec<(String, String)> {
         crate::remote_yaml::ImportFailure,
         crate::remotes::Remote,
         crate::registries::RegistryLoginView,
+        JobKind,
+        JobState,
+        JobPhase,
+        JobView,
+        JobResult,
+        PushResultView,
+        PullResultView,
+        PushRequest,
+        PushPlanView,
+        PushSignature,
+        PullRequest,
+        CacheEntryView,
+        CacheView,
+        CacheCleanView,
     );
     out.sort();
     out

@@ -172,6 +172,61 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A folder was expected.
+    #[error("{}: not a folder", path.display())]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A pull would replace an existing file and replacing was not asked for.
+    #[error("{} already exists", path.display())]
+    DestinationExists {
+        /// The file that is in the way.
+        path: PathBuf,
+    },
+    /// A push of an image whose signatures do not verify, without the user's yes.
+    #[error("{}: {summary}", path.display())]
+    PushUnverified {
+        /// The image.
+        path: PathBuf,
+        /// What the signature check found.
+        summary: String,
+    },
+    /// The push would exceed the library's storage quota; nothing was sent.
+    #[error("the image needs {needed} bytes but only {left} of the quota are left")]
+    OverQuota {
+        /// Image size.
+        needed: u64,
+        /// Bytes left of the quota.
+        left: u64,
+    },
+    /// No job with this id.
+    #[error("no transfer with id {id}")]
+    JobNotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The job is still running.
+    #[error("the transfer is still running")]
+    JobRunning,
+    /// A pull without a destination and no pull folder set.
+    #[error("no destination: choose a file or a folder to pull into")]
+    NoPullFolder,
+    /// A reference scheme this version cannot pull or push.
+    #[error("{reference}: only library:// references can be pulled and pushed here")]
+    UnsupportedScheme {
+        /// The reference.
+        reference: String,
+    },
+    /// No remote given and none is the default.
+    #[error("no remote given and no default remote is set")]
+    NoDefaultRemote,
+    /// The image file of a push has no architecture and none was given.
+    #[error("{}: the image has no primary partition, so its architecture is unknown", path.display())]
+    UnknownArch {
+        /// The image.
+        path: PathBuf,
+    },
 }
 
 /// Result with the core's [`Error`].
@@ -258,6 +313,16 @@ impl Error {
             Error::RemoteYaml { .. } => "remote_yaml.invalid",
             Error::InvalidRegistryHost { .. } => "registry.invalid_host",
             Error::InvalidRegistryLogin { .. } => "registry.invalid_login",
+            Error::NotADirectory { .. } => "io.not_a_directory",
+            Error::DestinationExists { .. } => "pull.destination_exists",
+            Error::PushUnverified { .. } => "push.unverified",
+            Error::OverQuota { .. } => "quota.exceeded",
+            Error::JobNotFound { .. } => "job.not_found",
+            Error::JobRunning => "job.running",
+            Error::NoPullFolder => "pull.no_destination",
+            Error::UnsupportedScheme { .. } => "ref.unsupported_scheme",
+            Error::NoDefaultRemote => "remote.no_default",
+            Error::UnknownArch { .. } => "push.unknown_arch",
         }
     }
 
@@ -305,6 +370,16 @@ impl Error {
             "remote_yaml.invalid" => "Berth only reads this file and left it untouched. Fix it with `apptainer remote list`, or leave it out of the import.",
             "registry.invalid_host" => "Give the registry's host name, with its port if it has one (registry.example.com:5000, docker.io).",
             "registry.invalid_login" => "Give a non-empty username without ':' and the whole password or token, on one line.",
+            "io.not_a_directory" => "Choose an existing folder.",
+            "pull.destination_exists" => "Choose another file name, or allow replacing the existing file.",
+            "push.unverified" => "Sign the image (Signatures tab or `berth sign`), import the signer's key, or confirm pushing it anyway (--allow-unsigned).",
+            "quota.exceeded" => "Delete old images from the library or ask its administrator for more quota.",
+            "job.not_found" => "The transfer list changed; refresh it.",
+            "job.running" => "Wait for it to finish, or cancel it first.",
+            "pull.no_destination" => "Choose a folder for pulled images once; Berth remembers it.",
+            "ref.unsupported_scheme" => "Use a library:// reference (library://entity/collection/container:tag).",
+            "remote.no_default" => "Add a remote on the Remotes page (or `berth remote add`) and make it the default.",
+            "push.unknown_arch" => "Give the architecture explicitly (--arch amd64).",
             _ => return None,
         })
     }

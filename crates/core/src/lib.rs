@@ -15,6 +15,7 @@ pub mod keys;
 pub mod libraries;
 pub mod model;
 pub mod model_library;
+pub mod model_transfer;
 pub mod registries;
 pub mod remote_yaml;
 pub mod remotes;

@@ -222,6 +222,9 @@ pub struct Settings {
     /// OpenPGP keyservers (HKP), tried in order.
     #[serde(default = "default_keyservers")]
     pub keyservers: Vec<String>,
+    /// Folder pulled images go to when no destination is given (chosen once, remembered).
+    #[serde(default)]
+    pub pull_folder: Option<String>,
 }
 
 /// Apptainer's default keyserver.
@@ -234,6 +237,7 @@ impl Default for Settings {
         Self {
             theme: Theme::default(),
             keyservers: default_keyservers(),
+            pull_folder: None,
         }
     }
 }

@@ -40,6 +40,20 @@ impl SettingsStore {
         Ok(settings)
     }
 
+    /// Sets (or clears) the folder pulls go to; it must be an existing directory.
+    pub fn set_pull_folder(&self, folder: Option<PathBuf>) -> Result<Settings> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dir) = &folder {
+            if !dir.is_dir() {
+                return Err(crate::Error::NotADirectory { path: dir.clone() });
+            }
+        }
+        let mut settings = self.get()?;
+        settings.pull_folder = folder.map(|d| d.display().to_string());
+        atomic_file::write_json(&self.path, &settings)?;
+        Ok(settings)
+    }
+
     /// Sets the theme and returns the new settings.
     pub fn set_theme(&self, theme: Theme) -> Result<Settings> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());

@@ -12,4 +12,8 @@ theme: Theme,
 /**
  * OpenPGP keyservers (HKP), tried in order.
  */
-keyservers: Array<string>, };
+keyservers: Array<string>, 
+/**
+ * Folder pulled images go to when no destination is given (chosen once, remembered).
+ */
+pullFolder: string | null, };
