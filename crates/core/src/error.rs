@@ -221,6 +221,12 @@ pub enum Error {
     /// No remote given and none is the default.
     #[error("no remote given and no default remote is set")]
     NoDefaultRemote,
+    /// The library named an image by something that is not a SHA-256 hash.
+    #[error("the library gave an invalid image hash {hash:?}")]
+    InvalidImageHash {
+        /// What it gave.
+        hash: String,
+    },
     /// The image file of a push has no architecture and none was given.
     #[error("{}: the image has no primary partition, so its architecture is unknown", path.display())]
     UnknownArch {
@@ -323,6 +329,7 @@ impl Error {
             Error::UnsupportedScheme { .. } => "ref.unsupported_scheme",
             Error::NoDefaultRemote => "remote.no_default",
             Error::UnknownArch { .. } => "push.unknown_arch",
+            Error::InvalidImageHash { .. } => "library.bad_response",
         }
     }
 

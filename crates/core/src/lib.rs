@@ -10,7 +10,9 @@ pub mod container;
 pub mod credentials;
 pub mod dirs;
 pub mod error;
+pub mod image_cache;
 pub mod inspect;
+pub mod jobs;
 pub mod keys;
 pub mod libraries;
 pub mod model;
@@ -20,6 +22,7 @@ pub mod registries;
 pub mod remote_yaml;
 pub mod remotes;
 pub mod settings;
+pub mod transfers;
 pub mod watch;
 
 pub use catalog::LocalImages;

@@ -156,6 +156,42 @@ impl Libraries {
         Ok(self.remotes.token(name)?.map(|t| Secret::new(t.expose())))
     }
 
+    /// The remote a transfer uses and a logged-in client of its library: the named remote,
+    /// else the one whose address has the reference's host, else the default remote.
+    pub async fn transfer_client(
+        &self,
+        remote: Option<&str>,
+        reference: &LibraryRef,
+    ) -> Result<(Remote, LibraryClient)> {
+        let r = self.pick_remote(remote, reference)?;
+        let token = self.stored_token(&r.name)?;
+        let (client, _) = self.client(&r, token).await?;
+        Ok((r, client))
+    }
+
+    /// [`Libraries::transfer_client`]'s choice of remote, without network.
+    pub fn pick_remote(&self, remote: Option<&str>, reference: &LibraryRef) -> Result<Remote> {
+        if let Some(name) = remote.filter(|n| !n.trim().is_empty()) {
+            return self.remotes.get(name.trim());
+        }
+        if let Some(host) = reference.host() {
+            return self
+                .remotes
+                .list()?
+                .into_iter()
+                .find(|r| {
+                    r.uri
+                        .split('/')
+                        .next()
+                        .is_some_and(|h| h.eq_ignore_ascii_case(host))
+                })
+                .ok_or_else(|| Error::RemoteNotFound {
+                    name: host.to_owned(),
+                });
+        }
+        self.remotes.default()?.ok_or(Error::NoDefaultRemote)
+    }
+
     async fn client_for(&self, remote: &str) -> Result<LibraryClient> {
         let r = self.remotes.get(remote)?;
         let token = self.stored_token(&r.name)?;

@@ -157,6 +157,20 @@ impl Error {
         Self::new(kind, msg).with_source(err)
     }
 
+    /// The same error with another message (a caller that knows better words).
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// The image record exists but its file was never uploaded.
+    pub fn not_uploaded(path: &str) -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            format!("the image {path} has no file in the library (its upload never finished)"),
+        )
+    }
+
     /// The caller cancelled.
     pub fn cancelled() -> Self {
         Self::new(ErrorKind::Cancelled, "cancelled")

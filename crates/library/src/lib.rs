@@ -33,9 +33,9 @@ pub use r#ref::{
 };
 pub use secret::Secret;
 pub use transfer::{
-    digest_file, discard_partial, partial_progress, Cancel, Completion, DownloadOptions,
-    DownloadOutcome, DownloadSpec, FileDigest, NoProgress, Phase, Progress, PushOutcome, PushSpec,
-    PushTarget, UploadOptions, MULTIPART_THRESHOLD,
+    digest_file, discard_partial, partial_progress, resumable_bytes, Cancel, Completion,
+    DownloadOptions, DownloadOutcome, DownloadSpec, FileDigest, NoProgress, Phase, Progress,
+    PushOutcome, PushSpec, PushTarget, UploadOptions, MULTIPART_THRESHOLD,
 };
 
 /// `reqwest`'s URL type, re-exported so callers need not depend on `url` themselves.

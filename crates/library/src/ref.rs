@@ -101,6 +101,8 @@ pub enum RefReason {
     BadPort,
     /// `library://host:port/x` — a host is only recognised before three path components.
     HostNeedsFullPath,
+    /// A push destination without entity and collection.
+    PushNeedsFullPath,
 }
 
 impl fmt::Display for RefReason {
@@ -139,6 +141,9 @@ impl fmt::Display for RefReason {
             Self::HostNeedsFullPath => f.write_str(
                 "looks like host:port; a host is only allowed before entity/collection/container",
             ),
+            Self::PushNeedsFullPath => {
+                f.write_str("is too short: a push needs entity/collection/container")
+            }
         }
     }
 }

@@ -10,7 +10,8 @@ mod upload;
 
 pub use digest::{digest_file, FileDigest};
 pub use download::{
-    discard_partial, partial_progress, DownloadOptions, DownloadOutcome, DownloadSpec,
+    discard_partial, partial_progress, resumable_bytes, DownloadOptions, DownloadOutcome,
+    DownloadSpec,
 };
 pub use progress::{Cancel, NoProgress, Phase, Progress};
 pub use push::{PushOutcome, PushSpec, PushTarget};

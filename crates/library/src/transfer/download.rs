@@ -168,9 +168,17 @@ pub fn discard_partial(partial: &Path) {
     PartMap::remove(partial);
 }
 
-/// The partial file of a download, if one with a state file is there: `(bytes done, size)`.
+/// Bytes already received in the partial file of a download of image `hash` (`size`
+/// bytes), if its state file is there and matches.
 pub fn partial_progress(partial: &Path, hash: &str, size: u64) -> Option<u64> {
     PartMap::load(partial, hash, size).map(|m| m.done_bytes())
+}
+
+/// Bytes already received in a partial file, whatever image it is for.
+pub fn resumable_bytes(partial: &Path) -> Option<u64> {
+    let text = std::fs::read(PartMap::path_for(partial)).ok()?;
+    let m: PartMap = serde_json::from_slice(&text).ok()?;
+    PartMap::load(partial, &m.hash, m.size).map(|m| m.done_bytes())
 }
 
 fn create_sparse(partial: &Path, size: u64) -> Result<()> {

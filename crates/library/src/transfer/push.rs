@@ -176,10 +176,12 @@ impl LibraryClient {
 fn full_path(r: &LibraryRef) -> Result<(String, String, String)> {
     match (r.entity(), r.collection()) {
         (Some(e), Some(c)) => Ok((e.to_owned(), c.to_owned(), r.container().to_owned())),
-        _ => Err(Error::input(format!(
-            "push needs library://entity/collection/container, not {}",
-            r
-        ))),
+        _ => Err(Error::from(crate::r#ref::RefError {
+            input: r.to_string(),
+            part: crate::r#ref::RefPart::Path,
+            value: r.path(),
+            reason: crate::r#ref::RefReason::PushNeedsFullPath,
+        })),
     }
 }
 

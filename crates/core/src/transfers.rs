@@ -1,0 +1,716 @@
+//! Push and pull as jobs: checks before anything is sent (signatures, quota, what will be
+//! created), the library client's transfer, the cache, and putting the pulled file in
+//! place atomically. Shared by the app (jobs run in the background and report events) and
+//! the CLI (awaits one job and draws its progress).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use berth_library::{
+    digest_file, discard_partial, DownloadOptions, DownloadSpec, LibraryClient, LibraryRef, Phase,
+    PushSpec, UploadOptions, MULTIPART_THRESHOLD,
+};
+
+use crate::image_cache::ImageCache;
+use crate::jobs::{JobHandle, JobRequest, JobSpec, Jobs};
+use crate::keys::Keys;
+use crate::libraries::Libraries;
+use crate::model::SignatureState;
+use crate::model_transfer::{
+    JobKind, JobPhase, JobResult, JobView, PullRequest, PullResultView, PushPlanView, PushRequest,
+    PushResultView, PushSignature,
+};
+use crate::remotes::Remote;
+use crate::settings::SettingsStore;
+use crate::{ApiError, Error, Result};
+
+/// Pushes, pulls, their jobs and the cache.
+pub struct Transfers {
+    libraries: Arc<Libraries>,
+    keys: Arc<Keys>,
+    settings: Arc<SettingsStore>,
+    cache: ImageCache,
+    jobs: Jobs,
+    /// How downloads are split.
+    pub download: DownloadOptions,
+    /// How uploads behave.
+    pub upload: UploadOptions,
+}
+
+impl std::fmt::Debug for Transfers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Transfers")
+    }
+}
+
+impl Transfers {
+    /// Over these parts of the app.
+    pub fn new(
+        libraries: Arc<Libraries>,
+        keys: Arc<Keys>,
+        settings: Arc<SettingsStore>,
+        cache: ImageCache,
+        jobs: Jobs,
+    ) -> Self {
+        Self {
+            libraries,
+            keys,
+            settings,
+            cache,
+            jobs,
+            download: DownloadOptions::default(),
+            upload: UploadOptions::default(),
+        }
+    }
+
+    /// The job list.
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    /// The image cache.
+    pub fn cache(&self) -> &ImageCache {
+        &self.cache
+    }
+
+    // ----- push -----
+
+    /// What a push would do, without sending anything: the file's size, arch and
+    /// signatures, the records to create, the quota before and after.
+    pub async fn plan_push(
+        &self,
+        remote: Option<&str>,
+        file: &Path,
+        reference: &str,
+    ) -> Result<PushPlanView> {
+        let r = parse_ref(reference)?;
+        let (remote, client) = self.libraries.transfer_client(remote, &r).await?;
+        let size = file_size(file)?;
+        let arch = image_arch(file)?;
+        let (signature, signature_summary) = self.signature_of(file).await;
+        let target = client.push_target(&r).await?;
+        let mut creates = Vec::new();
+        let (e, c, n) = push_path(&r)?;
+        if target.entity.is_none() {
+            creates.push(e.clone());
+        }
+        if target.collection.is_none() {
+            creates.push(format!("{e}/{c}"));
+        }
+        if target.container.is_none() {
+            creates.push(format!("{e}/{c}/{n}"));
+        }
+        let quota = quota_of(&client, target.entity.as_ref()).await;
+        let (quota_used, quota_total) = match quota {
+            Some((used, total)) => (Some(used), Some(total)),
+            None => (None, None),
+        };
+        let quota_left_after = match quota {
+            Some((used, total)) if total > 0 => Some(
+                i64::try_from(total).unwrap_or(i64::MAX)
+                    - i64::try_from(used + size).unwrap_or(i64::MAX),
+            ),
+            _ => None,
+        };
+        let over_quota = quota_left_after.is_some_and(|l| l < 0);
+        let mut warnings = Vec::new();
+        if over_quota {
+            warnings.push(format!(
+                "The image needs {} but only {} of the quota are left: the library will refuse it.",
+                human_size(size),
+                human_size(
+                    quota_total
+                        .unwrap_or(0)
+                        .saturating_sub(quota_used.unwrap_or(0))
+                )
+            ));
+        }
+        if signature != PushSignature::Verified {
+            warnings.push(format!(
+                "{signature_summary} Pushing it needs your explicit confirmation."
+            ));
+        }
+        if arch.is_none() {
+            warnings.push(
+                "The image has no primary partition, so its architecture must be given.".into(),
+            );
+        }
+        Ok(PushPlanView {
+            remote: remote.name,
+            file: file.display().to_string(),
+            size,
+            arch,
+            reference: canonical(&r),
+            tags: r.tags().to_vec(),
+            creates,
+            signature,
+            signature_summary,
+            quota_total,
+            quota_used,
+            quota_left_after,
+            over_quota,
+            warnings,
+        })
+    }
+
+    async fn signature_of(&self, file: &Path) -> (PushSignature, String) {
+        let keys = self.keys.clone();
+        let path = file.to_path_buf();
+        let verdict = tokio::task::spawn_blocking(move || keys.verify_image(&path, false)).await;
+        match verdict {
+            Ok(Ok(v)) if v.verified => (PushSignature::Verified, v.summary),
+            Ok(Ok(v)) if v.signatures.is_empty() => (PushSignature::Unsigned, v.summary),
+            Ok(Ok(v)) => {
+                let unknown_only = v.signatures.iter().all(|s| {
+                    matches!(
+                        s.state,
+                        SignatureState::Valid | SignatureState::UnknownSigner
+                    )
+                });
+                let kind = if unknown_only {
+                    PushSignature::Unknown
+                } else {
+                    PushSignature::Invalid
+                };
+                (kind, v.summary)
+            }
+            Ok(Err(e)) if e.code() == "integrity.no_signatures" => (
+                PushSignature::Unsigned,
+                "Not signed: this image carries no signature.".to_owned(),
+            ),
+            Ok(Err(e)) => (
+                PushSignature::Invalid,
+                format!("Signatures cannot be checked: {e}."),
+            ),
+            Err(e) => (
+                PushSignature::Invalid,
+                format!("Signatures cannot be checked: {e}."),
+            ),
+        }
+    }
+
+    /// Registers a push job after quick checks (reference, remote, file); the caller runs
+    /// it with [`Transfers::run_push`].
+    pub fn begin_push(&self, req: &PushRequest, reuse: Option<&str>) -> Result<JobHandle> {
+        let r = parse_ref(&req.reference)?;
+        push_path(&r)?;
+        let remote = self.libraries.pick_remote(req.remote.as_deref(), &r)?;
+        let file = PathBuf::from(&req.file);
+        file_size(&file)?;
+        let name = file
+            .file_name()
+            .map_or_else(|| req.file.clone(), |n| n.to_string_lossy().into_owned());
+        self.jobs.begin(
+            JobSpec {
+                kind: JobKind::Push,
+                title: format!("Push {name} to {}", canonical(&r)),
+                remote: remote.name,
+                source: req.file.clone(),
+                destination: Some(canonical(&r)),
+                request: JobRequest::Push(req.clone()),
+            },
+            reuse,
+        )
+    }
+
+    /// Runs a registered push to its end.
+    pub async fn run_push(&self, req: PushRequest, job: JobHandle) -> JobView {
+        let outcome = self.push(&req, &job).await.map_err(|e| ApiError::from(&e));
+        job.finish(outcome)
+    }
+
+    async fn push(&self, req: &PushRequest, job: &JobHandle) -> Result<JobResult> {
+        let r = parse_ref(&req.reference)?;
+        let (remote, client) = self
+            .libraries
+            .transfer_client(req.remote.as_deref(), &r)
+            .await?;
+        let file = PathBuf::from(&req.file);
+        let size = file_size(&file)?;
+        let arch = match req.arch.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => {
+                berth_library::check_arch(a).map_err(berth_library::Error::from)?;
+                a.to_owned()
+            }
+            None => image_arch(&file)?.ok_or_else(|| Error::UnknownArch { path: file.clone() })?,
+        };
+        if !req.allow_unsigned {
+            job.phase(JobPhase::Verifying, None);
+            let (sig, summary) = self.signature_of(&file).await;
+            if sig != PushSignature::Verified {
+                return Err(Error::PushUnverified {
+                    path: file,
+                    summary,
+                });
+            }
+        }
+        job.cancel().check()?;
+        let progress = job.progress();
+        progress.phase(Phase::Hashing, Some(size));
+        let digest = digest_file(
+            &file,
+            size <= MULTIPART_THRESHOLD,
+            progress.clone(),
+            job.cancel().clone(),
+        )
+        .await?;
+        let target = client.push_target(&r).await?;
+        if let Some((used, total)) = quota_of(&client, target.entity.as_ref()).await {
+            if total > 0 && used.saturating_add(digest.size) > total {
+                return Err(Error::OverQuota {
+                    needed: digest.size,
+                    left: total.saturating_sub(used),
+                });
+            }
+        }
+        let spec = PushSpec {
+            file: file.clone(),
+            reference: r.clone(),
+            description: req.description.clone(),
+            arch: arch.clone(),
+            private: req.private,
+            upload: self.upload,
+        };
+        let out = client.push(&spec, &digest, progress, job.cancel()).await?;
+        let (quota_used, quota_total, quota_line, container_url) = match &out.completion {
+            Some(c) => (
+                Some(c.quota_usage),
+                Some(c.quota_total),
+                Some(quota_line(c.quota_usage, c.quota_total)),
+                c.container_url
+                    .as_deref()
+                    .map(|u| container_url(&remote, u)),
+            ),
+            None => (None, None, None, None),
+        };
+        Ok(JobResult::Pushed(PushResultView {
+            reference: canonical(&r),
+            hash: out.hash,
+            size: out.size,
+            arch,
+            tags: out.tags,
+            uploaded: out.uploaded,
+            created: out.created,
+            quota_used,
+            quota_total,
+            quota_line,
+            container_url,
+        }))
+    }
+
+    // ----- pull -----
+
+    /// Registers a pull job after quick checks (reference, remote, destination free); the
+    /// caller runs it with [`Transfers::run_pull`].
+    pub fn begin_pull(&self, req: &PullRequest, reuse: Option<&str>) -> Result<JobHandle> {
+        let r = parse_ref(&req.reference)?;
+        let remote = self.libraries.pick_remote(req.remote.as_deref(), &r)?;
+        let dest = self.destination(req, &r)?;
+        if !req.force && dest.exists() && reuse.is_none() {
+            return Err(Error::DestinationExists { path: dest });
+        }
+        self.jobs.begin(
+            JobSpec {
+                kind: JobKind::Pull,
+                title: format!("Pull {}", canonical(&r)),
+                remote: remote.name,
+                source: canonical(&r),
+                destination: Some(dest.display().to_string()),
+                request: JobRequest::Pull(req.clone()),
+            },
+            reuse,
+        )
+    }
+
+    /// Runs a registered pull to its end. A cancelled pull leaves nothing behind; a failed
+    /// one keeps its partial file so that a retry continues.
+    pub async fn run_pull(&self, req: PullRequest, job: JobHandle) -> JobView {
+        let mut partial = None;
+        let outcome = self.pull(&req, &job, &mut partial).await;
+        if let (Err(_), Some(p)) = (&outcome, &partial) {
+            if job.cancel().is_cancelled() {
+                discard_partial(p);
+            }
+        }
+        job.finish(outcome.map_err(|e| ApiError::from(&e)))
+    }
+
+    async fn pull(
+        &self,
+        req: &PullRequest,
+        job: &JobHandle,
+        partial_out: &mut Option<PathBuf>,
+    ) -> Result<JobResult> {
+        let r = parse_ref(&req.reference)?;
+        let reference = canonical(&r);
+        let dest = self.destination(req, &r)?;
+        let (_, client) = self
+            .libraries
+            .transfer_client(req.remote.as_deref(), &r)
+            .await?;
+        let progress = job.progress();
+        progress.phase(Phase::Resolving, None);
+        let arch = req
+            .arch
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map_or_else(|| berth_library::host_arch().to_owned(), str::to_owned);
+        let image = match client.get_image(&r, Some(&arch)).await {
+            Err(e) if e.is_not_found() => {
+                return Err(Error::Library(e.with_message(format!(
+                    "image does not exist in the library: {} ({arch})",
+                    r.path_with_tag()
+                ))))
+            }
+            other => other?,
+        };
+        let size = image.size.filter(|&s| s > 0).ok_or_else(|| {
+            Error::Library(berth_library::Error::not_uploaded(&r.path_with_tag()))
+        })?;
+        job.cancel().check()?;
+        let cached = (!req.no_cache)
+            .then(|| self.cache.get(&image.hash, size, &reference))
+            .flatten();
+        let (source, from_cache, resumed_from) = match cached {
+            Some(path) => (path, true, 0),
+            None => {
+                let partial = if req.no_cache {
+                    hidden_partial(&dest)
+                } else {
+                    self.cache.partial_path(&image.hash)?
+                };
+                job.set_partial(partial.clone());
+                *partial_out = Some(partial.clone());
+                let spec = DownloadSpec {
+                    reference: r.clone(),
+                    arch: Some(arch.clone()),
+                    hash: image.hash.clone(),
+                    size,
+                };
+                let out = client
+                    .download_image(&spec, &partial, &self.download, progress, job.cancel())
+                    .await?;
+                let done = if req.no_cache {
+                    partial
+                } else {
+                    self.cache.commit(&partial, &image.hash, &reference, size)?
+                };
+                (done, false, out.resumed_from)
+            }
+        };
+        job.phase(JobPhase::Finishing, None);
+        job.cancel().check()?;
+        if !req.force && dest.exists() {
+            return Err(Error::DestinationExists { path: dest });
+        }
+        if req.no_cache {
+            rename_into_place(&source, &dest)?;
+        } else {
+            copy_into_place(&source, &dest).await?;
+        }
+        let (verify, verify_error) = if req.verify {
+            let keys = self.keys.clone();
+            let path = dest.clone();
+            match tokio::task::spawn_blocking(move || keys.verify_image(&path, false)).await {
+                Ok(Ok(v)) => (Some(v), None),
+                Ok(Err(e)) => (None, Some(ApiError::from(&e))),
+                Err(e) => (
+                    None,
+                    Some(ApiError {
+                        code: "internal.task_failed".into(),
+                        message: e.to_string(),
+                        hint: None,
+                    }),
+                ),
+            }
+        } else {
+            (None, None)
+        };
+        Ok(JobResult::Pulled(PullResultView {
+            path: dest.display().to_string(),
+            reference,
+            hash: image.hash,
+            size,
+            from_cache,
+            resumed_from,
+            verify,
+            verify_error,
+        }))
+    }
+
+    /// The file a pull writes: the request's file, or `<container>_<tag>.sif` in the
+    /// request's folder or the pull folder setting.
+    pub fn destination(&self, req: &PullRequest, r: &LibraryRef) -> Result<PathBuf> {
+        let name = format!("{}_{}.sif", r.container(), r.tag());
+        let given = req
+            .destination
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        let path = match given {
+            Some(d) if d.is_dir() => d.join(name),
+            Some(file) => {
+                let parent = file
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                if !parent.is_dir() {
+                    return Err(Error::NotADirectory { path: parent });
+                }
+                file
+            }
+            None => {
+                let folder = self
+                    .settings
+                    .get()?
+                    .pull_folder
+                    .ok_or(Error::NoPullFolder)?;
+                let folder = PathBuf::from(folder);
+                if !folder.is_dir() {
+                    return Err(Error::NotADirectory { path: folder });
+                }
+                folder.join(name)
+            }
+        };
+        Ok(path)
+    }
+
+    /// Restarts a finished job under its id (a pull continues from its partial file).
+    pub fn begin_retry(&self, id: &str) -> Result<(JobRequest, JobHandle)> {
+        let (request, _) = self.jobs.request(id)?;
+        let handle = match &request {
+            JobRequest::Push(req) => self.begin_push(req, Some(id))?,
+            JobRequest::Pull(req) => self.begin_pull(req, Some(id))?,
+        };
+        Ok((request, handle))
+    }
+
+    /// Runs a job begun by [`Transfers::begin_retry`] (or either `begin_*`).
+    pub async fn run(&self, request: JobRequest, job: JobHandle) -> JobView {
+        match request {
+            JobRequest::Push(req) => self.run_push(req, job).await,
+            JobRequest::Pull(req) => self.run_pull(req, job).await,
+        }
+    }
+}
+
+/// Starts jobs on the current tokio runtime and returns at once (the app).
+pub trait Spawn {
+    /// Starts a push in the background.
+    fn spawn_push(&self, req: PushRequest) -> Result<JobView>;
+    /// Starts a pull in the background.
+    fn spawn_pull(&self, req: PullRequest) -> Result<JobView>;
+    /// Restarts a finished job in the background.
+    fn spawn_retry(&self, id: &str) -> Result<JobView>;
+}
+
+impl Spawn for Arc<Transfers> {
+    fn spawn_push(&self, req: PushRequest) -> Result<JobView> {
+        let job = self.begin_push(&req, None)?;
+        let view = self.jobs.get(job.id())?;
+        let this = self.clone();
+        tokio::spawn(async move { this.run_push(req, job).await });
+        Ok(view)
+    }
+
+    fn spawn_pull(&self, req: PullRequest) -> Result<JobView> {
+        let job = self.begin_pull(&req, None)?;
+        let view = self.jobs.get(job.id())?;
+        let this = self.clone();
+        tokio::spawn(async move { this.run_pull(req, job).await });
+        Ok(view)
+    }
+
+    fn spawn_retry(&self, id: &str) -> Result<JobView> {
+        let (request, job) = self.begin_retry(id)?;
+        let view = self.jobs.get(job.id())?;
+        let this = self.clone();
+        tokio::spawn(async move { this.run(request, job).await });
+        Ok(view)
+    }
+}
+
+/// A `library://` reference; other schemes are refused by name.
+pub fn parse_ref(text: &str) -> Result<LibraryRef> {
+    let t = text.trim();
+    if let Some((scheme, _)) = t.split_once("://") {
+        if !scheme.eq_ignore_ascii_case("library") {
+            return Err(Error::UnsupportedScheme {
+                reference: t.to_owned(),
+            });
+        }
+    }
+    Ok(LibraryRef::parse(t).map_err(berth_library::Error::from)?)
+}
+
+/// `library://[host/]path:tags`.
+pub fn canonical(r: &LibraryRef) -> String {
+    r.to_string()
+}
+
+fn push_path(r: &LibraryRef) -> Result<(String, String, String)> {
+    match (r.entity(), r.collection()) {
+        (Some(e), Some(c)) => Ok((e.to_owned(), c.to_owned(), r.container().to_owned())),
+        _ => Err(Error::Library(berth_library::Error::from(
+            berth_library::RefError {
+                input: r.to_string(),
+                part: berth_library::RefPart::Path,
+                value: r.path(),
+                reason: berth_library::RefReason::PushNeedsFullPath,
+            },
+        ))),
+    }
+}
+
+fn file_size(file: &Path) -> Result<u64> {
+    let md = std::fs::metadata(file).map_err(|e| Error::io(file, e))?;
+    if !md.is_file() {
+        return Err(Error::NotARegularFile {
+            path: file.to_path_buf(),
+        });
+    }
+    Ok(md.len())
+}
+
+/// The Go name of the primary partition's architecture, as the reference pushes it.
+fn image_arch(file: &Path) -> Result<Option<String>> {
+    let image = berth_sif::Image::open(file).map_err(|e| Error::sif(file, e))?;
+    let Ok(primary) = image.primary_partition() else {
+        return Ok(None);
+    };
+    let part = primary.partition().map_err(|e| Error::sif(file, e))?;
+    Ok(part.arch.is_known().then(|| part.arch.go_name().to_owned()))
+}
+
+/// `(used, total)` quota of the logged-in user (Hinkskalle reports it on the user), else of
+/// the destination entity; `None` when the library does not say.
+async fn quota_of(
+    client: &LibraryClient,
+    entity: Option<&berth_library::Entity>,
+) -> Option<(u64, u64)> {
+    if let Ok(user) = client.current_user().await {
+        if user.quota > 0 {
+            return Some((user.used_quota, user.quota));
+        }
+    }
+    entity
+        .filter(|e| e.quota > 0)
+        .map(|e| (e.used_quota.max(e.size), e.quota))
+}
+
+/// Apptainer's quota line (§5.2).
+pub fn quota_line(used: u64, total: u64) -> String {
+    if total == 0 {
+        format!(
+            "Library storage: using {} out of unlimited quota",
+            human_size(used)
+        )
+    } else {
+        format!(
+            "Library storage: using {} out of {} quota ({:.1}% used)",
+            human_size(used),
+            human_size(total),
+            used as f64 / total as f64 * 100.0
+        )
+    }
+}
+
+/// Binary units with two decimals, as Apptainer prints sizes ("13.24 MiB").
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}", UNITS[unit])
+}
+
+/// The container URL the library gave, made absolute on the remote's front end (§5.2).
+fn container_url(remote: &Remote, url: &str) -> String {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        url.to_owned()
+    } else {
+        format!("{}/{}", remote.base_url(), url.trim_start_matches('/'))
+    }
+}
+
+/// The partial file of an uncached pull: hidden, beside the destination, so the final
+/// rename stays on one file system.
+fn hidden_partial(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned());
+    dest.with_file_name(format!(".{name}.berth-partial"))
+}
+
+fn rename_into_place(from: &Path, dest: &Path) -> Result<()> {
+    std::fs::rename(from, dest).map_err(|e| Error::io(dest, e))?;
+    sync_parent(dest);
+    Ok(())
+}
+
+/// Copies a cached image to `dest` through a temporary file beside it, synced and renamed,
+/// so `dest` is never seen half-written.
+async fn copy_into_place(from: &Path, dest: &Path) -> Result<()> {
+    let (from, dest) = (from.to_path_buf(), dest.to_path_buf());
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let tmp = tempfile::Builder::new()
+            .prefix(".berth-pull-")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&dir, e))?;
+        let mut src = std::fs::File::open(&from).map_err(|e| Error::io(&from, e))?;
+        let mut out = tmp.as_file();
+        std::io::copy(&mut src, &mut out).map_err(|e| Error::io(&dest, e))?;
+        tmp.as_file().sync_all().map_err(|e| Error::io(&dest, e))?;
+        tmp.persist(&dest).map_err(|e| Error::io(&dest, e.error))?;
+        sync_parent(&dest);
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::io(PathBuf::new(), std::io::Error::other(e)))?
+}
+
+fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_lines_read_as_apptainer_prints_them() {
+        assert_eq!(
+            quota_line(13_883_146, 11 * 1024 * 1024 * 1024),
+            "Library storage: using 13.24 MiB out of 11.00 GiB quota (0.1% used)"
+        );
+        assert_eq!(
+            quota_line(800_517, 0),
+            "Library storage: using 781.75 KiB out of unlimited quota"
+        );
+    }
+
+    #[test]
+    fn refs_of_other_schemes_are_named() {
+        assert_eq!(
+            parse_ref("docker://alpine").unwrap_err().code(),
+            "ref.unsupported_scheme"
+        );
+        assert_eq!(
+            canonical(&parse_ref("lab/tools/bwa:1.0").unwrap()),
+            "library://lab/tools/bwa:1.0"
+        );
+    }
+}
