@@ -10,6 +10,7 @@ mod sif_cmd;
 mod siftool_text;
 mod sign_cmd;
 mod tabwriter;
+mod transfer_cmd;
 mod verify_cmd;
 
 use std::io::Write;
@@ -49,6 +50,13 @@ enum Command {
     Search(library_cmd::SearchArgs),
     /// Delete an image from the library of a remote (as `apptainer delete`).
     Delete(library_cmd::DeleteArgs),
+    /// Upload a SIF image to a library (as `apptainer push`).
+    Push(transfer_cmd::PushArgs),
+    /// Download an image from a library, checked and resumable (as `apptainer pull`).
+    Pull(transfer_cmd::PullArgs),
+    /// List or clean the cache of pulled images.
+    #[command(subcommand)]
+    Cache(transfer_cmd::CacheCommand),
     /// Sign an image with a key from the secret keyring (as `apptainer sign`).
     Sign(sign_cmd::SignArgs),
     /// Verify an image's signatures (as `apptainer verify`; exit status 0 only when verified).
@@ -74,6 +82,9 @@ fn main() -> ExitCode {
         Command::Registry(cmd) => registry_cmd::run(cmd),
         Command::Search(args) => library_cmd::search(&args),
         Command::Delete(args) => library_cmd::delete(&args),
+        Command::Push(args) => transfer_cmd::push(&args),
+        Command::Pull(args) => transfer_cmd::pull(&args),
+        Command::Cache(cmd) => transfer_cmd::cache(cmd),
         Command::Sign(args) => sign_cmd::run(&args),
         Command::Verify(args) => match verify_cmd::run(&args) {
             // Apptainer's status for "did not verify", so scripts can tell it from usage errors.

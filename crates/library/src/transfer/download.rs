@@ -184,7 +184,12 @@ pub fn resumable_bytes(partial: &Path) -> Option<u64> {
 fn create_sparse(partial: &Path, size: u64) -> Result<()> {
     let what = || format!("cannot create {}", partial.display());
     let f = File::create(partial).map_err(|e| Error::local_io(what(), e))?;
-    f.set_len(size).map_err(|e| Error::local_io(what(), e))?;
+    if let Err(e) = f.set_len(size) {
+        // Too big for the disk or the file-size limit: leave nothing behind.
+        drop(f);
+        let _ = std::fs::remove_file(partial);
+        return Err(Error::local_io(what(), e));
+    }
     PartMap::remove(partial);
     Ok(())
 }
