@@ -1,12 +1,17 @@
 //! The desktop app: a thin adapter from Tauri commands to berth-core. No logic lives here.
 
 mod commands;
+mod job_events;
+mod transfer_commands;
 
 use std::sync::Arc;
 
 use berth_core::credentials::KeychainStore;
+use berth_core::image_cache::ImageCache;
+use berth_core::jobs::Jobs;
 use berth_core::libraries::Libraries;
 use berth_core::remotes::Remotes;
+use berth_core::transfers::Transfers;
 use berth_core::{AppDirs, Keys, LocalImages, SettingsStore};
 use tauri::{Emitter, Manager};
 
@@ -19,6 +24,7 @@ pub struct AppState {
     settings: Arc<SettingsStore>,
     keys: Arc<Keys>,
     libraries: Arc<Libraries>,
+    transfers: Arc<Transfers>,
 }
 
 /// Starts the app.
@@ -32,6 +38,7 @@ pub fn run() {
     };
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             let handle = app.handle().clone();
             // The callback only signals the window; it must never call back into the
@@ -48,11 +55,24 @@ pub fn run() {
             };
             let settings = Arc::new(SettingsStore::new(&dirs));
             let remotes = Arc::new(Remotes::new(&dirs, Arc::new(KeychainStore::new())));
+            let libraries = Arc::new(Libraries::new(remotes));
+            let keys = Arc::new(Keys::from_env(settings.clone())?);
+            let images = Arc::new(images);
+            let jobs = Jobs::persisted(dirs.config().join("jobs.json"));
+            jobs.set_listener(job_events::listener(app.handle().clone(), images.clone()));
+            let transfers = Arc::new(Transfers::new(
+                libraries.clone(),
+                keys.clone(),
+                settings.clone(),
+                ImageCache::new(dirs.cache()),
+                jobs,
+            ));
             app.manage(AppState {
-                libraries: Arc::new(Libraries::new(remotes)),
-                images: Arc::new(images),
-                keys: Arc::new(Keys::from_env(settings.clone())?),
+                libraries,
+                images,
+                keys,
                 settings,
+                transfers,
             });
             Ok(())
         })
@@ -90,6 +110,16 @@ pub fn run() {
             commands::library_container,
             commands::library_search,
             commands::library_delete,
+            transfer_commands::transfer_push_plan,
+            transfer_commands::transfer_push,
+            transfer_commands::transfer_pull,
+            transfer_commands::jobs_list,
+            transfer_commands::job_cancel,
+            transfer_commands::job_retry,
+            transfer_commands::jobs_clear,
+            transfer_commands::cache_list,
+            transfer_commands::cache_clean,
+            transfer_commands::settings_set_pull_folder,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1,0 +1,61 @@
+//! What the app does when a job changes: tell the window, put a pulled image into Local
+//! images, and send an OS notification when a job ends while the window is not in front.
+
+use std::sync::Arc;
+
+use berth_core::jobs::JobListener;
+use berth_core::model_transfer::{JobKind, JobResult, JobState, JobView};
+use berth_core::LocalImages;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+
+/// Event carrying a [`JobView`] to the UI.
+pub const JOB_UPDATED: &str = "job-updated";
+
+pub fn listener(app: AppHandle, images: Arc<LocalImages>) -> JobListener {
+    Arc::new(move |view: &JobView| {
+        let _ = app.emit(JOB_UPDATED, view);
+        if view.state == JobState::Running {
+            return;
+        }
+        if let Some(JobResult::Pulled(p)) = &view.result {
+            // Off the caller's thread: adding reads the image's header.
+            let images = images.clone();
+            let app = app.clone();
+            let path = std::path::PathBuf::from(&p.path);
+            std::thread::spawn(move || {
+                if images.add_paths(&[path]).is_ok() {
+                    let _ = app.emit(crate::CATALOG_CHANGED, ());
+                }
+            });
+        }
+        let focused = app
+            .get_webview_window("main")
+            .and_then(|w| w.is_focused().ok())
+            .unwrap_or(false);
+        if !focused {
+            notify(&app, view);
+        }
+    })
+}
+
+fn notify(app: &AppHandle, view: &JobView) {
+    let what = match view.kind {
+        JobKind::Push => "Push",
+        JobKind::Pull => "Pull",
+    };
+    let (title, body) = match view.state {
+        JobState::Succeeded => (format!("{what} finished"), view.title.clone()),
+        JobState::Failed => (
+            format!("{what} failed"),
+            view.error.as_ref().map_or_else(
+                || view.title.clone(),
+                |e| format!("{}: {}", view.title, e.message),
+            ),
+        ),
+        // Cancelled by the person, who knows; interrupted only appears at start.
+        _ => return,
+    };
+    // No notification daemon (a bare X session) is not worth a message.
+    let _ = app.notification().builder().title(title).body(body).show();
+}
