@@ -7,7 +7,10 @@
  * Keys page, ksearch=<query> searches the keyserver, kedit=1 opens the keyserver list
  * editor (kedit=<text> also saves that text), kpublish=1 asks to publish the first key,
  * image=<name> opens that image's Signatures tab and verifies it, fetch=1 then fetches the
- * unknown signer's key.
+ * unknown signer's key. Transfers: page=transfers|pull opens those pages (the data scenario
+ * has jobs in every state and a cache); push=<name> opens the push dialog for that image
+ * (unsigned images need "Push anyway"; a destination containing "full" is over quota);
+ * drop=<path> drops that file on the window.
  *
  * Only index.html is built into dist/, so none of this ships.
  */
@@ -30,6 +33,15 @@ import {
   sampleCatalog,
   sampleKeys,
   verifiedView,
+  failedPull,
+  job,
+  pullJob,
+  pushPlan,
+  PULL_FOLDER,
+  runningPush,
+  sampleCache,
+  succeededPull,
+  succeededPush,
 } from "../src/test/fixtures";
 
 const params = new URLSearchParams(location.search);
@@ -103,6 +115,39 @@ const backend = fakeBackend({
   remotes: scenario === "empty" ? [] : sampleRemotes(),
   importCandidates: sampleCandidates(),
   library: sampleLibrary(),
+  jobs:
+    scenario === "empty"
+      ? []
+      : [
+          runningPush(),
+          pullJob("resolving", { phase: "resolving", title: "Pull library://ana/tools/lolcow:latest" }),
+          failedPull(),
+          succeededPush(),
+          succeededPull(),
+          job("quit", { state: "interrupted", title: "Push r-base_4.4.1.sif to library://ana/stats/r-base:4.4.1" }),
+        ],
+  cache: scenario === "empty" ? undefined : sampleCache(),
+  pullFolder: scenario === "empty" ? null : PULL_FOLDER,
+  pushPlan: (remote, file, reference) => {
+    const listed = backend.state.catalog.images.find((img) => img.path === file);
+    const full = reference.includes("full");
+    return pushPlan({
+      remote,
+      file,
+      reference,
+      size: listed?.size ?? 0,
+      arch: listed?.arch ?? null,
+      tags: reference.slice(reference.lastIndexOf(":") + 1).split(","),
+      signature: listed?.signed ? "verified" : "unsigned",
+      signatureSummary: listed?.signed
+        ? "Signed by Ana Example <ana@example.org>; every signed object is intact."
+        : "The image has no signatures.",
+      creates: reference.includes("/new") ? [reference.replace(/^library:\/\//, "").split("/").slice(0, 2).join("/")] : [],
+      overQuota: full,
+      quotaLeftAfter: full ? -(512 * 1024 ** 2) : 8 * 1024 ** 3,
+      warnings: full ? ["The image is larger than what is left of your quota."] : [],
+    });
+  },
   handlers: {
     keys_list: () =>
       later(() => {
@@ -210,6 +255,31 @@ function typeInto(el: HTMLInputElement | HTMLTextAreaElement, text: string) {
 }
 
 async function drive() {
+  const page = params.get("page");
+  if (page === "transfers" || page === "pull") {
+    await waitFor(() => byTestId("app-ready"));
+    byTestId(`nav-${page}`)?.click();
+    return;
+  }
+  const pushName = params.get("push");
+  if (pushName !== null) {
+    await waitFor(() => byTestId("app-ready"));
+    const row = await waitFor(() =>
+      Array.from(document.querySelectorAll<HTMLElement>('[data-testid="image-row"]')).find((r) =>
+        (r.getAttribute("data-path") ?? "").includes(pushName),
+      ),
+    );
+    row.click();
+    (await waitFor(() => byTestId("push-button"))).click();
+    typeInto(await waitFor(() => byTestId("push-destination") as HTMLInputElement | null), params.get("to") ?? "library://ana/tools/busybox");
+    return;
+  }
+  const drop = params.get("drop");
+  if (drop !== null) {
+    await waitFor(() => byTestId("app-ready"));
+    await backend.drag("drop", [drop]);
+    return;
+  }
   const imageName = params.get("image");
   const ksearch = params.get("ksearch");
   const kedit = params.get("kedit");

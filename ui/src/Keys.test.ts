@@ -415,8 +415,10 @@ test("after a visit to Keys, drops on Local images add images again", async () =
   await screen.findByTestId("keys-empty");
   await user.click(screen.getByTestId("nav-local-images"));
   await backend.drag("enter", ["/drop/a.sif"]);
-  expect(await screen.findByTestId("drop-overlay")).toHaveTextContent("Drop to add to Local images");
+  expect(await screen.findByTestId("drop-overlay")).toHaveTextContent("Drop to push or add to Local images");
   await backend.drag("drop", ["/drop/a.sif"]);
+  // One SIF: the window asks whether to push it or add it.
+  await user.click(await screen.findByTestId("drop-add"));
   await waitFor(() => expect(backend.callsOf("catalog_add_paths")).toEqual([{ paths: ["/drop/a.sif"] }]));
   expect(backend.callsOf("keys_import")).toHaveLength(0);
 });

@@ -1,6 +1,8 @@
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import { describe, expect, test } from "vitest";
 import {
+  cacheClean,
+  cacheList,
   catalogAddPaths,
   catalogList,
   catalogRemoveFolder,
@@ -8,6 +10,10 @@ import {
   imageInspect,
   imageSign,
   imageVerify,
+  jobCancel,
+  jobRetry,
+  jobsClear,
+  jobsList,
   keysExport,
   keysGenerate,
   keysImport,
@@ -17,17 +23,26 @@ import {
   keyserverSearch,
   keysRemove,
   onFileDrop,
+  onJobUpdated,
   pickFolder,
+  pickImage,
   pickImages,
   pickKeyFile,
   pickSavePath,
   settingsGet,
   settingsSetKeyservers,
+  settingsSetPullFolder,
   settingsSetTheme,
   toApiError,
+  transferPull,
+  transferPush,
+  transferPushPlan,
   type FileDropEvent,
 } from "./api";
 import { emit } from "@tauri-apps/api/event";
+import type { JobView } from "./bindings/JobView";
+import type { PullRequest } from "./bindings/PullRequest";
+import type { PushRequest } from "./bindings/PushRequest";
 
 function record(answer: (cmd: string, args: unknown) => unknown = () => null) {
   const calls: [string, unknown][] = [];
@@ -106,6 +121,52 @@ describe("commands", () => {
     ]);
   });
 
+  test("transfer, job and cache commands use the contract's command names and arguments", async () => {
+    const calls = record(() => null);
+    const push: PushRequest = {
+      remote: "cloud",
+      file: "/i/bwa.sif",
+      reference: "library://lab/tools/bwa:1.0",
+      description: "BWA",
+      arch: null,
+      allowUnsigned: false,
+      private: true,
+    };
+    const pull: PullRequest = {
+      remote: null,
+      reference: "library://lab/tools/bwa:1.0",
+      arch: "arm64",
+      destination: null,
+      force: false,
+      noCache: false,
+      verify: true,
+    };
+    await transferPushPlan(null, "/i/bwa.sif", "library://lab/tools/bwa:1.0");
+    await transferPush(push);
+    await transferPull(pull);
+    await jobsList();
+    await jobCancel("j1");
+    await jobRetry("j1");
+    await jobsClear();
+    await cacheList();
+    await cacheClean(30, true);
+    await cacheClean(null, false);
+    await settingsSetPullFolder("/home/ana/pulled");
+    expect(calls).toEqual([
+      ["transfer_push_plan", { remote: null, file: "/i/bwa.sif", reference: "library://lab/tools/bwa:1.0" }],
+      ["transfer_push", { request: push }],
+      ["transfer_pull", { request: pull }],
+      ["jobs_list", {}],
+      ["job_cancel", { id: "j1" }],
+      ["job_retry", { id: "j1" }],
+      ["jobs_clear", {}],
+      ["cache_list", {}],
+      ["cache_clean", { olderThanDays: 30, dryRun: true }],
+      ["cache_clean", { olderThanDays: null, dryRun: false }],
+      ["settings_set_pull_folder", { folder: "/home/ana/pulled" }],
+    ]);
+  });
+
   test("an ApiError rejection comes through unchanged", async () => {
     const err = { code: "sif.corrupt", message: "Broken.", hint: "Rebuild it." };
     record(() => {
@@ -167,10 +228,24 @@ describe("dialogs", () => {
     expect((calls[2][1] as { options: unknown }).options).toEqual({ defaultPath: "ABCD.asc" });
   });
 
-  test("pickFolder asks for a directory", async () => {
+  test("pickFolder asks for a directory, with a title when given", async () => {
     const calls = record(() => "/srv/images");
     expect(await pickFolder()).toBe("/srv/images");
     expect((calls[0][1] as { options: unknown }).options).toMatchObject({ directory: true });
+    await pickFolder("Folder for pulled images");
+    expect((calls[1][1] as { options: unknown }).options).toEqual({ directory: true, title: "Folder for pulled images" });
+  });
+
+  test("pickImage asks for one .sif file and normalises cancel to null", async () => {
+    let answer: unknown = "/i/bwa.sif";
+    const calls = record(() => answer);
+    expect(await pickImage()).toBe("/i/bwa.sif");
+    expect((calls[0][1] as { options: unknown }).options).toEqual({
+      multiple: false,
+      filters: [{ name: "SIF images", extensions: ["sif"] }],
+    });
+    answer = null;
+    expect(await pickImage()).toBeNull();
   });
 });
 
@@ -194,4 +269,18 @@ test("onFileDrop turns webview drag events into enter/over/drop/leave", async ()
   await new Promise((r) => setTimeout(r, 0));
   await emit("tauri://drag-drop", { paths: ["/b.sif"], position });
   expect(seen).toHaveLength(4);
+});
+
+test("onJobUpdated hands over each job-updated payload until stopped", async () => {
+  mockWindows("main");
+  mockIPC(() => null, { shouldMockEvents: true });
+  const seen: string[] = [];
+  const stop = await onJobUpdated((job) => seen.push(`${job.id}:${job.state}`));
+  await emit("job-updated", { id: "j1", state: "running" } as JobView);
+  await emit("job-updated", { id: "j1", state: "succeeded" } as JobView);
+  expect(seen).toEqual(["j1:running", "j1:succeeded"]);
+  stop();
+  await new Promise((r) => setTimeout(r, 0));
+  await emit("job-updated", { id: "j2", state: "running" } as JobView);
+  expect(seen).toHaveLength(2);
 });

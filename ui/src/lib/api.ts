@@ -11,6 +11,8 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open, save } from "@tauri-apps/plugin-dialog";
 import type { AddRemoteRequest } from "./bindings/AddRemoteRequest";
 import type { ApiError } from "./bindings/ApiError";
+import type { CacheCleanView } from "./bindings/CacheCleanView";
+import type { CacheView } from "./bindings/CacheView";
 import type { Catalog } from "./bindings/Catalog";
 import type { CollectionView } from "./bindings/CollectionView";
 import type { ContainerDetailView } from "./bindings/ContainerDetailView";
@@ -18,9 +20,13 @@ import type { ContainerView } from "./bindings/ContainerView";
 import type { ImageDetails } from "./bindings/ImageDetails";
 import type { ImportCandidate } from "./bindings/ImportCandidate";
 import type { ImportReport } from "./bindings/ImportReport";
+import type { JobView } from "./bindings/JobView";
 import type { KeyHitView } from "./bindings/KeyHitView";
 import type { KeyView } from "./bindings/KeyView";
 import type { NewKeyRequest } from "./bindings/NewKeyRequest";
+import type { PullRequest } from "./bindings/PullRequest";
+import type { PushPlanView } from "./bindings/PushPlanView";
+import type { PushRequest } from "./bindings/PushRequest";
 import type { RemoteStatusView } from "./bindings/RemoteStatusView";
 import type { RemoteView } from "./bindings/RemoteView";
 import type { SearchView } from "./bindings/SearchView";
@@ -290,6 +296,77 @@ export async function libraryDelete(remote: string, reference: string, arch: str
   await call<null>("library_delete", { remote, reference, arch });
 }
 
+// ---- transfers (push, pull, jobs, cache) ----------------------------------------------
+
+/** Backend error codes the push, pull and transfer views branch on. */
+export const TRANSFER_ERROR = {
+  destinationExists: "pull.destination_exists",
+  noDestination: "pull.no_destination",
+  unsupportedScheme: "ref.unsupported_scheme",
+  invalidReference: "ref.invalid",
+  noDefaultRemote: "remote.no_default",
+  unverified: "push.unverified",
+  overQuota: "quota.exceeded",
+  unknownArch: "push.unknown_arch",
+  jobNotFound: "job.not_found",
+  jobRunning: "job.running",
+} as const;
+
+/**
+ * What a push of `file` to `reference` would do: the file's size, arch and signatures, the
+ * records it would create, the quota. Reads the whole file's signatures, so it may take a
+ * second for big images. `remote` null means the default remote.
+ */
+export function transferPushPlan(remote: string | null, file: string, reference: string): Promise<PushPlanView> {
+  return call<PushPlanView>("transfer_push_plan", { remote, file, reference });
+}
+
+/** Start a push; resolves at once to the new job, which then reports through `job-updated`. */
+export function transferPush(request: PushRequest): Promise<JobView> {
+  return call<JobView>("transfer_push", { request });
+}
+
+/**
+ * Start a pull; resolves at once to the new job. Rejects at once with
+ * `pull.destination_exists` (resend with `force`), `pull.no_destination` (no pull folder
+ * chosen yet), `ref.unsupported_scheme` or `ref.invalid`.
+ */
+export function transferPull(request: PullRequest): Promise<JobView> {
+  return call<JobView>("transfer_pull", { request });
+}
+
+/** Every job, newest first: running ones, finished ones, and those a quit interrupted. */
+export function jobsList(): Promise<JobView[]> {
+  return call<JobView[]>("jobs_list");
+}
+
+export function jobCancel(id: string): Promise<JobView> {
+  return call<JobView>("job_cancel", { id });
+}
+
+/** Run a failed, cancelled or interrupted job again under the same id (a pull resumes when it can). */
+export function jobRetry(id: string): Promise<JobView> {
+  return call<JobView>("job_retry", { id });
+}
+
+/** Forget the finished jobs; resolves to the jobs left (the running ones). */
+export function jobsClear(): Promise<JobView[]> {
+  return call<JobView[]>("jobs_clear");
+}
+
+/** The images kept in the pull cache. */
+export function cacheList(): Promise<CacheView> {
+  return call<CacheView>("cache_list");
+}
+
+/**
+ * Remove cached images not used for `olderThanDays` days (null: all of them). With
+ * `dryRun` nothing is removed: the answer says what would be.
+ */
+export function cacheClean(olderThanDays: number | null, dryRun: boolean): Promise<CacheCleanView> {
+  return call<CacheCleanView>("cache_clean", { olderThanDays, dryRun });
+}
+
 // ---- settings ------------------------------------------------------------------------
 
 /** Where Apptainer's keyrings are on this machine (the folder `apptainer key` uses). */
@@ -310,6 +387,11 @@ export function settingsSetKeyservers(keyservers: string[]): Promise<Settings> {
   return call<Settings>("settings_set_keyservers", { keyservers });
 }
 
+/** The folder pulled images go to when a pull names none (null forgets it). */
+export function settingsSetPullFolder(folder: string | null): Promise<Settings> {
+  return call<Settings>("settings_set_pull_folder", { folder });
+}
+
 // ---- native dialogs ------------------------------------------------------------------
 
 /** Ask for SIF files. Resolves to [] when the person cancels. */
@@ -327,11 +409,26 @@ export async function pickImages(): Promise<string[]> {
   }
 }
 
-/** Ask for one folder to watch. Resolves to null when the person cancels. */
-export async function pickFolder(): Promise<string | null> {
+/** Ask for one folder (to watch, by default). Resolves to null when the person cancels. */
+export async function pickFolder(title?: string): Promise<string | null> {
   if (!hasBackend()) throw noBackendError();
   try {
-    const picked = await open({ directory: true });
+    const picked = await open(title === undefined ? { directory: true } : { directory: true, title });
+    if (picked === null) return null;
+    return Array.isArray(picked) ? (picked[0] ?? null) : picked;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** Ask for one SIF file (e.g. to push). Resolves to null when the person cancels. */
+export async function pickImage(): Promise<string | null> {
+  if (!hasBackend()) throw noBackendError();
+  try {
+    const picked = await open({
+      multiple: false,
+      filters: [{ name: "SIF images", extensions: ["sif"] }],
+    });
     if (picked === null) return null;
     return Array.isArray(picked) ? (picked[0] ?? null) : picked;
   } catch (e) {
@@ -426,6 +523,22 @@ export async function onCatalogChanged(handler: () => void, settleMs = 300): Pro
   });
   return () => {
     clearTimeout(timer);
+    Promise.resolve()
+      .then(() => unlisten())
+      .catch(() => {});
+  };
+}
+
+// ---- jobs ----------------------------------------------------------------------------
+
+/** Event the backend sends when a job moves: a few times a second, and on every state or phase change. */
+export const JOB_UPDATED = "job-updated";
+
+/** Call `handler` with each job as it changes. Resolves to a function that stops listening. */
+export async function onJobUpdated(handler: (job: JobView) => void): Promise<() => void> {
+  if (!hasBackend()) return () => {};
+  const unlisten = await listen<JobView>(JOB_UPDATED, (event) => handler(event.payload));
+  return () => {
     Promise.resolve()
       .then(() => unlisten())
       .catch(() => {});

@@ -4,10 +4,15 @@ import {
   formatBytes,
   formatDateTime,
   formatDateTimeLong,
+  formatDuration,
+  formatEta,
   formatExtras,
   formatGroup,
   formatInteger,
   formatLink,
+  formatProgress,
+  formatRate,
+  percentDone,
   plural,
 } from "./format";
 
@@ -86,4 +91,57 @@ test("plural and baseName", () => {
   expect(baseName("/a/b/c.sif")).toBe("c.sif");
   expect(baseName("/a/b/")).toBe("b");
   expect(baseName("C:\\x\\y.sif")).toBe("y.sif");
+});
+
+describe("transfer numbers", () => {
+  test("rates read as bytes per second, in the units of sizes", () => {
+    expect(formatRate(40 * 1024 * 1024)).toBe("40.0 MiB/s");
+    expect(formatRate(38.2 * 1024 * 1024)).toBe("38.2 MiB/s");
+    expect(formatRate(512)).toBe("512 B/s");
+    expect(formatRate(1536.4)).toBe("1.5 KiB/s");
+  });
+
+  test("no rate yet, or a stalled one, says nothing", () => {
+    expect(formatRate(null)).toBe("");
+    expect(formatRate(undefined)).toBe("");
+    expect(formatRate(0)).toBe("");
+    expect(formatRate(Number.NaN)).toBe("");
+  });
+
+  test.each([
+    [0, "0 s"],
+    [11.2, "12 s"],
+    [59, "59 s"],
+    [60, "1 min"],
+    [185, "3 min 5 s"],
+    [599, "9 min 59 s"],
+    [600, "10 min"],
+    [3599, "1 h"],
+    [3600, "1 h"],
+    [4330, "1 h 12 min"],
+  ])("%d seconds last %s", (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+  });
+
+  test("ETA says how long is left, or nothing when unknown", () => {
+    expect(formatEta(12)).toBe("12 s left");
+    expect(formatEta(185)).toBe("3 min 5 s left");
+    expect(formatEta(null)).toBe("");
+    expect(formatEta(-1)).toBe("");
+    expect(formatEta(Number.POSITIVE_INFINITY)).toBe("");
+  });
+
+  test("percent done rounds down, stays within 0–100, and needs a total", () => {
+    expect(percentDone(420, 1024)).toBe(41);
+    expect(percentDone(1023, 1024)).toBe(99);
+    expect(percentDone(1024, 1024)).toBe(100);
+    expect(percentDone(2000, 1024)).toBe(100);
+    expect(percentDone(5, null)).toBeNull();
+    expect(percentDone(5, 0)).toBeNull();
+  });
+
+  test("progress names bytes done of the total, when it is known", () => {
+    expect(formatProgress(400 * 1024 * 1024, 1000 * 1024 * 1024)).toBe("400.0 MiB of 1000.0 MiB");
+    expect(formatProgress(792293, null)).toBe("773.7 KiB");
+  });
 });

@@ -92,3 +92,39 @@ export function baseName(path: string): string {
   const i = Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\"));
   return i >= 0 ? trimmed.slice(i + 1) : trimmed;
 }
+
+/** Bytes per second → "36.4 MiB/s"; nothing ("") while there is no rate to tell. */
+export function formatRate(bytesPerSecond: number | null | undefined): string {
+  if (bytesPerSecond === null || bytesPerSecond === undefined) return "";
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return "";
+  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
+}
+
+/** Seconds → "12 s", "3 min 5 s", "1 h 12 min": as precise as a person wants a wait to be. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "—";
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 600) return `${Math.floor(s / 60)} min${s % 60 === 0 ? "" : ` ${s % 60} s`}`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  return `${Math.floor(m / 60)} h${m % 60 === 0 ? "" : ` ${m % 60} min`}`;
+}
+
+/** Seconds left → "12 s left"; nothing ("") when unknown. */
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "";
+  return `${formatDuration(seconds)} left`;
+}
+
+/** Whole percent done, rounded down so that 100 % means finished; null without a total. */
+export function percentDone(done: number, total: number | null | undefined): number | null {
+  if (total === null || total === undefined || !Number.isFinite(total) || total <= 0) return null;
+  return Math.max(0, Math.min(100, Math.floor((done / total) * 100)));
+}
+
+/** "412.0 MiB of 1.2 GiB", or "412.0 MiB" when the total is unknown. */
+export function formatProgress(done: number, total: number | null | undefined): string {
+  if (total === null || total === undefined) return formatBytes(done);
+  return `${formatBytes(done)} of ${formatBytes(total)}`;
+}

@@ -5,6 +5,11 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { AddRemoteRequest } from "../lib/bindings/AddRemoteRequest";
+import type { CacheView } from "../lib/bindings/CacheView";
+import type { JobView } from "../lib/bindings/JobView";
+import type { PullRequest } from "../lib/bindings/PullRequest";
+import type { PushPlanView } from "../lib/bindings/PushPlanView";
+import type { PushRequest } from "../lib/bindings/PushRequest";
 import type { Catalog } from "../lib/bindings/Catalog";
 import type { ContainerDetailView } from "../lib/bindings/ContainerDetailView";
 import type { ImportCandidate } from "../lib/bindings/ImportCandidate";
@@ -24,8 +29,11 @@ import {
   busyboxDetails,
   GOOD_TOKEN,
   image,
+  job,
   key,
   KEYSERVER,
+  NOW_MS,
+  pushPlan,
   remote,
   sampleHits,
   validSignature,
@@ -53,6 +61,16 @@ export interface FakeBackendOptions {
   importCandidates?: ImportCandidate[];
   /** The library (the same for every remote): entity → collection → containers. */
   library?: Record<string, Record<string, ContainerDetailView[]>>;
+  /** The transfer jobs, newest first; none by default. */
+  jobs?: JobView[];
+  /** The pull cache; empty by default. */
+  cache?: CacheView;
+  /** What transfer_push_plan answers; {@link pushPlan} for the asked file and reference by default. */
+  pushPlan?: (remote: string, file: string, reference: string) => PushPlanView;
+  /** The folder for pulled images from the settings; none by default. */
+  pullFolder?: string | null;
+  /** Files already on disk: a pull that would write one needs `force`. */
+  existingFiles?: string[];
   /** Replace a command: return a value, a promise, or throw an ApiError to reject. */
   handlers?: Record<string, Handler>;
 }
@@ -118,6 +136,10 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     tokens: new Map<string, string>(),
     importCandidates: structuredClone(options.importCandidates ?? []),
     library: structuredClone(options.library ?? {}),
+    jobs: structuredClone(options.jobs ?? []),
+    cache: structuredClone(options.cache ?? { dir: "/home/ana/.cache/berth/library", entries: [], totalBytes: 0 }),
+    pullFolder: options.pullFolder ?? null,
+    existingFiles: new Set(options.existingFiles ?? []),
   };
   for (const r of state.remotes) if (r.loggedIn) state.tokens.set(r.name, GOOD_TOKEN);
   const findRemote = (name: unknown): RemoteView => {
@@ -156,7 +178,37 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     if (!list) throw { code: "library.not_found", message: `No collection ${String(args.collection)}.`, hint: null };
     return list;
   };
-  const settings = (): Settings => ({ theme: state.theme, keyservers: [...state.keyservers] });
+  const settings = (): Settings => ({ theme: state.theme, keyservers: [...state.keyservers], pullFolder: state.pullFolder });
+  const defaultRemoteName = (name: unknown): string => {
+    if (typeof name === "string" && name !== "") return findRemote(name).name;
+    const found = state.remotes.find((r) => r.isDefault);
+    if (!found) throw { code: "remote.no_default", message: "no remote given and no default remote is set", hint: null };
+    return found.name;
+  };
+  /** As the backend reads a reference: library:// or a bare path; other schemes are refused. */
+  const checkReference = (reference: string): void => {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(reference)?.[1];
+    if (scheme !== undefined && scheme !== "library") {
+      throw {
+        code: "ref.unsupported_scheme",
+        message: `${reference}: only library:// references can be pulled and pushed here`,
+        hint: "Use a library:// reference (library://entity/collection/container:tag).",
+      };
+    }
+    if (reference.replace(/^library:\/\//, "").split("/").filter(Boolean).length < 3) {
+      throw { code: "ref.invalid", message: `${reference}: not a library reference`, hint: "Write library://entity/collection/container:tag." };
+    }
+  };
+  const putJob = (made: JobView): JobView => {
+    state.jobs = [made, ...state.jobs.filter((j) => j.id !== made.id)];
+    return made;
+  };
+  const findJob = (id: unknown): JobView => {
+    const found = state.jobs.find((j) => j.id === id);
+    if (!found) throw { code: "job.not_found", message: `no transfer with id ${String(id)}`, hint: null };
+    return found;
+  };
+  let jobCount = 0;
   const inKeyring = (fingerprint: string) => state.keys.some((k) => !k.global && k.fingerprint.endsWith(fingerprint));
   const calls: Call[] = [];
   const handlers: Record<string, Handler> = { ...options.handlers };
@@ -375,6 +427,102 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
       }
       throw { code: "library.not_found", message: "No such image.", hint: null };
     },
+    settings_set_pull_folder: (args) => {
+      state.pullFolder = args.folder as string | null;
+      return settings();
+    },
+    transfer_push_plan: (args) => {
+      const name = defaultRemoteName(args.remote);
+      const reference = args.reference as string;
+      checkReference(reference);
+      const file = args.file as string;
+      if (options.pushPlan) return options.pushPlan(name, file, reference);
+      const tags = reference.includes(":", reference.lastIndexOf("/")) ? reference.slice(reference.lastIndexOf(":") + 1).split(",") : ["latest"];
+      return pushPlan({ remote: name, file, reference, tags });
+    },
+    transfer_push: (args) => {
+      const request = args.request as PushRequest;
+      const name = defaultRemoteName(request.remote);
+      checkReference(request.reference);
+      const fileName = request.file.slice(request.file.lastIndexOf("/") + 1);
+      return putJob(
+        job(`push-${++jobCount}`, {
+          title: `Push ${fileName} to ${request.reference}`,
+          remote: name,
+          source: request.file,
+          destination: request.reference,
+          phase: "queued",
+          startedAt: NOW_MS,
+        }),
+      );
+    },
+    transfer_pull: (args) => {
+      const request = args.request as PullRequest;
+      checkReference(request.reference);
+      const name = defaultRemoteName(request.remote);
+      const folder = request.destination ?? state.pullFolder;
+      if (folder === null) {
+        throw {
+          code: "pull.no_destination",
+          message: "no destination: choose a file or a folder to pull into",
+          hint: "Choose a folder for pulled images once; Berth remembers it.",
+        };
+      }
+      const last = request.reference.slice(request.reference.lastIndexOf("/") + 1);
+      const [container, tag = "latest"] = last.split(":");
+      const path = `${folder}/${container}_${tag}.sif`;
+      if (state.existingFiles.has(path) && !request.force) {
+        throw {
+          code: "pull.destination_exists",
+          message: `${path} already exists`,
+          hint: "Choose another file name, or allow replacing the existing file.",
+        };
+      }
+      return putJob(
+        job(`pull-${++jobCount}`, {
+          kind: "pull",
+          title: `Pull ${request.reference}`,
+          remote: name,
+          source: request.reference,
+          destination: path,
+          phase: "queued",
+          startedAt: NOW_MS,
+        }),
+      );
+    },
+    jobs_list: () => state.jobs,
+    job_cancel: (args) => {
+      const found = findJob(args.id);
+      return putJob({ ...found, state: "cancelled", finishedAt: NOW_MS, rate: null, etaSeconds: null });
+    },
+    job_retry: (args) => {
+      const found = findJob(args.id);
+      if (found.state === "running") throw { code: "job.running", message: "the transfer is still running", hint: null };
+      return putJob({
+        ...found,
+        state: "running",
+        phase: "queued",
+        bytesDone: found.resumable ? (found.resumeFrom ?? 0) : 0,
+        error: null,
+        finishedAt: null,
+        result: null,
+      });
+    },
+    jobs_clear: () => {
+      state.jobs = state.jobs.filter((j) => j.state === "running");
+      return state.jobs;
+    },
+    cache_list: () => state.cache,
+    cache_clean: (args) => {
+      const days = args.olderThanDays as number | null;
+      const removed = state.cache.entries.filter((e) => days === null || e.lastUsed < NOW_MS - days * 86_400_000);
+      const freedBytes = removed.reduce((n, e) => n + e.size, 0);
+      if (args.dryRun !== true) {
+        state.cache.entries = state.cache.entries.filter((e) => !removed.includes(e));
+        state.cache.totalBytes -= freedBytes;
+      }
+      return { removed, freedBytes, dryRun: args.dryRun === true };
+    },
     image_verify: (args) => verify(args.path as string, args.fetchMissing === true),
     image_sign: (args) => {
       const signer = state.keys.find((k) => k.fingerprint === args.fingerprint);
@@ -414,6 +562,13 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     /** Arguments of every call of `cmd`, oldest first. */
     callsOf(cmd: string): Record<string, unknown>[] {
       return calls.filter((c) => c.cmd === cmd).map((c) => c.args);
+    },
+    /** Send a job as the backend's `job-updated` event does, after taking it into the job list. */
+    async emitJob(updated: JobView): Promise<void> {
+      const index = state.jobs.findIndex((j) => j.id === updated.id);
+      if (index < 0) state.jobs.unshift(structuredClone(updated));
+      else state.jobs[index] = structuredClone(updated);
+      await emit("job-updated", updated);
     },
     /** Fire a webview drag-and-drop event the way Tauri does. */
     async drag(kind: "enter" | "over" | "drop" | "leave", paths: string[] = []): Promise<void> {

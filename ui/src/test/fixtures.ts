@@ -3,15 +3,21 @@
  * busybox SIF in shared/testdata (792293 bytes, five objects, one group signature).
  */
 import type { ApiError } from "../lib/bindings/ApiError";
+import type { CacheEntryView } from "../lib/bindings/CacheEntryView";
+import type { CacheView } from "../lib/bindings/CacheView";
 import type { Catalog } from "../lib/bindings/Catalog";
 import type { ContainerDetailView } from "../lib/bindings/ContainerDetailView";
 import type { ImportCandidate } from "../lib/bindings/ImportCandidate";
+import type { JobView } from "../lib/bindings/JobView";
 import type { LibraryImageView } from "../lib/bindings/LibraryImageView";
 import type { RemoteView } from "../lib/bindings/RemoteView";
 import type { ImageDetails } from "../lib/bindings/ImageDetails";
 import type { KeyHitView } from "../lib/bindings/KeyHitView";
 import type { KeyView } from "../lib/bindings/KeyView";
 import type { LocalImage } from "../lib/bindings/LocalImage";
+import type { PullResultView } from "../lib/bindings/PullResultView";
+import type { PushPlanView } from "../lib/bindings/PushPlanView";
+import type { PushResultView } from "../lib/bindings/PushResultView";
 import type { SignatureView } from "../lib/bindings/SignatureView";
 import type { VerifyView } from "../lib/bindings/VerifyView";
 
@@ -455,4 +461,152 @@ export function sampleLibrary(): Record<string, Record<string, ContainerDetailVi
       empty: [],
     },
   };
+}
+
+// ---- transfers --------------------------------------------------------------------------
+
+/** "Now" for jobs and the cache: 2025-11-24, in Unix milliseconds. */
+export const NOW_MS = 1_764_000_000_000;
+const DAY_MS = 86_400_000;
+export const PULL_FOLDER = "/home/ana/pulled";
+export const BWA = "/home/ana/images/bwa.sif";
+
+export function job(id: string, overrides: Partial<JobView> = {}): JobView {
+  return {
+    id,
+    kind: "push",
+    title: "Push bwa.sif to library://lab/tools/bwa:1.0",
+    remote: "SylabsCloud",
+    source: BWA,
+    destination: "library://lab/tools/bwa:1.0",
+    state: "running",
+    phase: "uploading",
+    bytesDone: 0,
+    bytesTotal: null,
+    rate: null,
+    etaSeconds: null,
+    startedAt: NOW_MS - 60_000,
+    finishedAt: null,
+    result: null,
+    error: null,
+    resumable: false,
+    resumeFrom: null,
+    ...overrides,
+  };
+}
+
+/** A push halfway through its upload: 400 MiB of 1000 MiB at 40 MiB/s. */
+export function runningPush(id = "job-push"): JobView {
+  return job(id, { bytesDone: 400 * 1024 * 1024, bytesTotal: 1000 * 1024 * 1024, rate: 40 * 1024 * 1024, etaSeconds: 15 });
+}
+
+export function succeededPush(id = "job-pushed", overrides: Partial<PushResultView> = {}): JobView {
+  return job(id, {
+    state: "succeeded",
+    phase: "done",
+    finishedAt: NOW_MS - 30_000,
+    result: {
+      kind: "pushed",
+      reference: "library://lab/tools/bwa:1.0",
+      hash: HASH_A,
+      size: 1000 * 1024 * 1024,
+      arch: "amd64",
+      tags: ["1.0"],
+      uploaded: true,
+      created: ["lab/tools/bwa"],
+      quotaUsed: 13_883_146,
+      quotaTotal: 11_811_160_064,
+      quotaLine: "Library storage: using 13.24 MiB out of 11.00 GiB quota (0.1% used)",
+      containerUrl: "https://cloud.sylabs.io/library/lab/tools/bwa",
+      ...overrides,
+    },
+  });
+}
+
+export function pullJob(id: string, overrides: Partial<JobView> = {}): JobView {
+  return job(id, {
+    kind: "pull",
+    title: "Pull library://ana/tools/busybox:latest",
+    source: "library://ana/tools/busybox:latest",
+    destination: `${PULL_FOLDER}/busybox_latest.sif`,
+    phase: "downloading",
+    ...overrides,
+  });
+}
+
+/** A pull that lost its connection after 41 % of the download; a retry resumes. */
+export function failedPull(id = "job-pull-failed"): JobView {
+  return pullJob(id, {
+    state: "failed",
+    bytesDone: 420 * 1024 * 1024,
+    bytesTotal: 1024 * 1024 * 1024,
+    finishedAt: NOW_MS - 10_000,
+    error: {
+      code: "net.unreachable",
+      message: "The connection to cloud.sylabs.io was lost.",
+      hint: "Check your network, then resume the pull.",
+    },
+    resumable: true,
+    resumeFrom: 420 * 1024 * 1024,
+  });
+}
+
+export function succeededPull(id = "job-pulled", overrides: Partial<PullResultView> = {}): JobView {
+  return pullJob(id, {
+    state: "succeeded",
+    phase: "done",
+    finishedAt: NOW_MS - 5_000,
+    result: {
+      kind: "pulled",
+      path: `${PULL_FOLDER}/busybox_latest.sif`,
+      reference: "library://ana/tools/busybox:latest",
+      hash: HASH_A,
+      size: 792293,
+      fromCache: false,
+      resumedFrom: 0,
+      verify: verifiedView(),
+      verifyError: null,
+      ...overrides,
+    },
+  });
+}
+
+export function pushPlan(overrides: Partial<PushPlanView> = {}): PushPlanView {
+  return {
+    remote: "SylabsCloud",
+    file: BWA,
+    size: 1000 * 1024 * 1024,
+    arch: "amd64",
+    reference: "library://lab/tools/bwa:1.0",
+    tags: ["1.0"],
+    creates: [],
+    signature: "verified",
+    signatureSummary: "Signed by Ana Example <ana@example.org>; every signed object is intact.",
+    quotaTotal: 11 * 1024 ** 3,
+    quotaUsed: 2 * 1024 ** 3,
+    quotaLeftAfter: 11 * 1024 ** 3 - 2 * 1024 ** 3 - 1000 * 1024 * 1024,
+    overQuota: false,
+    warnings: [],
+    ...overrides,
+  };
+}
+
+export function cacheEntry(hash: string, overrides: Partial<CacheEntryView> = {}): CacheEntryView {
+  return {
+    hash,
+    size: 792293,
+    lastUsed: NOW_MS - DAY_MS,
+    reference: "library://ana/tools/busybox:latest",
+    path: `/home/ana/.cache/berth/library/${hash}`,
+    ...overrides,
+  };
+}
+
+/** Two cached images: one used yesterday, one 90 days ago. */
+export function sampleCache(): CacheView {
+  const entries = [
+    cacheEntry(HASH_A),
+    cacheEntry(HASH_B, { size: 3_407_872, lastUsed: NOW_MS - 90 * DAY_MS, reference: "library://ana/tools/busybox:1.36" }),
+  ];
+  return { dir: "/home/ana/.cache/berth/library", entries, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
 }

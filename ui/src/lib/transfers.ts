@@ -1,0 +1,136 @@
+/**
+ * Words and numbers for pushes, pulls and their jobs: what the Transfers page, the strip
+ * and the push and pull forms show. No state here; the jobs live in `jobs.svelte.ts`.
+ */
+import type { ContainerView } from "./bindings/ContainerView";
+import type { JobPhase } from "./bindings/JobPhase";
+import type { JobView } from "./bindings/JobView";
+import { formatBytes, percentDone } from "./format";
+
+const PHASES: Record<JobPhase, string> = {
+  queued: "Waiting to start",
+  verifying: "Checking signatures",
+  hashing: "Computing the checksum",
+  preparing: "Preparing the library records",
+  uploading: "Uploading",
+  tagging: "Setting tags",
+  resolving: "Looking up the image",
+  downloading: "Downloading",
+  checking: "Checking the download",
+  finishing: "Finishing",
+  done: "Done",
+};
+
+/** Where a push goes: a remote and a container, `library://e/c/n`. */
+export type PushTarget = { remote: string; destination: string };
+
+/** The step a job is in, in words. */
+export function phaseLabel(phase: JobPhase): string {
+  return PHASES[phase];
+}
+
+/** One or two words on where a job is: its phase while it runs, else how it ended. */
+export function stateLabel(job: JobView): string {
+  switch (job.state) {
+    case "running":
+      return phaseLabel(job.phase);
+    case "succeeded":
+      return job.kind === "push" ? "Pushed" : "Pulled";
+    case "failed":
+      return "Failed";
+    case "cancelled":
+      return "Cancelled";
+    case "interrupted":
+      return "Interrupted";
+  }
+}
+
+/** Failed, cancelled and interrupted jobs can run again. */
+export function canRetry(job: JobView): boolean {
+  return job.state === "failed" || job.state === "cancelled" || job.state === "interrupted";
+}
+
+/** "Resume from 41 %" when a retry continues from bytes already here, else "Retry". */
+export function retryLabel(job: JobView): string {
+  if (!job.resumable || job.resumeFrom === null || job.resumeFrom <= 0) return "Retry";
+  const percent = percentDone(job.resumeFrom, job.bytesTotal);
+  return `Resume from ${percent === null ? formatBytes(job.resumeFrom) : `${percent} %`}`;
+}
+
+/** `library://lab/tools/bwa:1.0` → `lab/tools/bwa:1.0`, as people say it. */
+export function shortReference(reference: string): string {
+  return reference.replace(/^library:\/\//, "");
+}
+
+/** The library side of a job: the reference pushed to or pulled from. */
+export function jobReference(job: JobView): string {
+  return shortReference(job.kind === "push" ? (job.destination ?? job.source) : job.source);
+}
+
+/** The running jobs together, for the strip: bytes of those that know their total, rates summed, the longest wait. */
+export function overallProgress(jobs: JobView[]): {
+  done: number;
+  total: number | null;
+  rate: number | null;
+  eta: number | null;
+} {
+  let done = 0;
+  let total = 0;
+  let rate = 0;
+  let eta: number | null = null;
+  for (const job of jobs) {
+    if (job.state !== "running") continue;
+    if (job.bytesTotal !== null && job.bytesTotal > 0) {
+      done += Math.min(job.bytesDone, job.bytesTotal);
+      total += job.bytesTotal;
+    }
+    rate += job.rate ?? 0;
+    if (job.etaSeconds !== null) eta = Math.max(eta ?? 0, job.etaSeconds);
+  }
+  return { done, total: total > 0 ? total : null, rate: rate > 0 ? rate : null, eta };
+}
+
+/** "1.0, latest ,, dev" → ["1.0", "latest", "dev"]. */
+export function parseTags(text: string): string[] {
+  return text
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
+}
+
+/**
+ * The reference a push sends: the destination with the tags of the tags field added, as
+ * `library://e/c/n:tag1,tag2`. Tags typed into the destination itself (`…/bwa:1.0`) count too.
+ */
+export function pushReference(destination: string, tagsText: string): string {
+  const base = destination.trim();
+  const colon = base.indexOf(":", base.lastIndexOf("/") + 1);
+  const path = colon >= 0 ? base.slice(0, colon) : base;
+  const own = colon >= 0 ? parseTags(base.slice(colon + 1)) : [];
+  const tags = [...new Set([...own, ...parseTags(tagsText)])];
+  return tags.length > 0 ? `${path}:${tags.join(",")}` : path;
+}
+
+/** `library://entity/collection/container` of a library container (without its host). */
+export function containerReference(container: ContainerView): string {
+  return `library://${container.entity}/${container.collection}/${container.name}`;
+}
+
+/**
+ * What is wrong with a reference typed to pull, in words, or null when it may be sent. Only
+ * the scheme is checked here; the backend says what else is wrong.
+ */
+export function pullReferenceProblem(reference: string): string | null {
+  const ref = reference.trim();
+  if (ref === "") return "Enter a reference to pull, like library://entity/collection/container:tag.";
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(ref)?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== "library") {
+    return `Only library:// references can be pulled in this version; ${scheme}:// is not supported yet.`;
+  }
+  return null;
+}
+
+/** A SIF file by its name (drops carry paths only). */
+export function isSifPath(path: string): boolean {
+  return /\.sif$/i.test(path);
+}
