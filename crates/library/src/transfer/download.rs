@@ -231,10 +231,7 @@ impl Job<'_> {
         // The first part doubles as the probe: 303 → storage URL, 206 → this URL serves
         // ranges, 200 → no ranges here.
         let range = self.map().range(first);
-        let resp = self
-            .client
-            .send_get(&library, true, Some(range), self.cancel)
-            .await?;
+        let resp = self.probe(&library, range).await?;
         let source = match resp.status() {
             StatusCode::SEE_OTHER => {
                 let location = resp
@@ -284,6 +281,35 @@ impl Job<'_> {
                 }
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// The first request, retried like a part when the server fails (5xx, 429) or the
+    /// connection does.
+    async fn probe(&self, library: &Url, range: (u64, u64)) -> Result<Response> {
+        let mut attempt = 0u32;
+        loop {
+            let outcome = match self
+                .client
+                .send_get(library, true, Some(range), self.cancel)
+                .await
+            {
+                Ok(resp) if resp.status().is_server_error() || resp.status().as_u16() == 429 => {
+                    Err(response_error(resp.status().as_u16(), resp).await)
+                }
+                other => other,
+            };
+            match outcome {
+                Ok(resp) => return Ok(resp),
+                Err(e) if !retryable(&e) || attempt >= self.opts.part_retries => return Err(e),
+                Err(_) => {}
+            }
+            attempt += 1;
+            let wait = self.opts.retry_backoff * 2u32.saturating_pow(attempt - 1);
+            tokio::select! {
+                () = tokio::time::sleep(wait.min(Duration::from_secs(10))) => {}
+                () = self.cancel.cancelled() => return Err(Error::cancelled()),
+            }
         }
     }
 

@@ -49,6 +49,9 @@ struct Args {
     /// Answer Range requests with the full body.
     #[arg(long)]
     ignore_range: bool,
+    /// Send each download response at most this many bytes per second.
+    #[arg(long, value_name = "BYTES")]
+    throttle_bytes_per_sec: Option<u64>,
     /// Answer image downloads with 303 to a presigned-style URL.
     #[arg(long)]
     redirect_downloads: bool,
@@ -85,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             fail_times: args.fail_times,
             reset_after_bytes: args.reset_after_bytes,
             ignore_range: args.ignore_range,
+            throttle_bytes_per_sec: args.throttle_bytes_per_sec,
             redirect_downloads: args.redirect_downloads,
             expired_token: args.expired_token,
             quota_bytes: args.quota_bytes,

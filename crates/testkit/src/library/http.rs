@@ -1084,13 +1084,25 @@ fn serve_file(ctx: &Ctx, file: &Path, size: u64) -> Response {
     if ctx.method == Method::HEAD {
         return (status, headers, Body::empty()).into_response();
     }
-    let body = file_body(file.to_path_buf(), start, end, ctx.opts.reset_after_bytes);
+    let body = file_body(
+        file.to_path_buf(),
+        start,
+        end,
+        ctx.opts.reset_after_bytes,
+        ctx.opts.throttle_bytes_per_sec.filter(|&r| r > 0),
+    );
     (status, headers, body).into_response()
 }
 
 /// Streams `[start, end)` of a file; with `reset` inside the range (or 0), the body fails
 /// there, which makes the server drop the connection mid-response.
-fn file_body(path: PathBuf, start: u64, end: u64, reset: Option<u64>) -> Body {
+fn file_body(
+    path: PathBuf,
+    start: u64,
+    end: u64,
+    reset: Option<u64>,
+    throttle: Option<u64>,
+) -> Body {
     let reset = reset.filter(|&r| r == 0 || (start < r && r < end));
     let stream =
         futures_util::stream::unfold((None::<std::fs::File>, start), move |(file, pos)| {
@@ -1118,6 +1130,9 @@ fn file_body(path: PathBuf, start: u64, end: u64, reset: Option<u64>) -> Body {
                         Err(e) => return Some((Err(e), (None, end))),
                     },
                 };
+                if let Some(rate) = throttle {
+                    tokio::time::sleep(Duration::from_secs_f64(CHUNK as f64 / rate as f64)).await;
+                }
                 let limit = reset.unwrap_or(u64::MAX).max(pos + 1).min(end);
                 let want = CHUNK.min(limit - pos);
                 let mut buf = vec![0u8; usize::try_from(want).unwrap_or(64 << 10)];

@@ -88,6 +88,9 @@ pub struct LibraryOptions {
     pub reset_after_bytes: Option<u64>,
     /// Answer `Range` requests with 200 and the full body (and no `Accept-Ranges`).
     pub ignore_range: bool,
+    /// Send each download response at most this many bytes per second (a slow link, so a
+    /// test can watch progress, cancel, or quit in the middle).
+    pub throttle_bytes_per_sec: Option<u64>,
     /// `GET /v1/imagefile/…` answers 303 to `/storage/{imageID}?…` (a presigned-style URL
     /// on this server) instead of 200. Hinkskalle never redirects by itself.
     pub redirect_downloads: bool,
