@@ -284,6 +284,14 @@ describe("cache", () => {
     expect(screen.getByTestId("cache-summary")).toHaveTextContent("2 images · 4.0 MiB in /home/ana/.cache/berth/library");
   });
 
+  test("is read again when a pull finishes, since the pull put an image there", async () => {
+    const { backend } = await openTransfers({ jobs: [pullJob("p1")], cache: sampleCache() });
+    await screen.findAllByTestId("cache-row");
+    const before = backend.callsOf("cache_list").length;
+    await backend.emitJob({ ...succeededPull(), id: "p1" });
+    await waitFor(() => expect(backend.callsOf("cache_list").length).toBe(before + 1));
+  });
+
   test("Clean… first shows what would go, then removes it on a second yes", async () => {
     const { backend, user } = await openTransfers({ cache: sampleCache() });
     await screen.findAllByTestId("cache-row");

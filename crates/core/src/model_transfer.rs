@@ -197,7 +197,7 @@ pub struct PushPlanView {
     pub quota_left_after: Option<i64>,
     /// The push would go over the quota: it will be refused.
     pub over_quota: bool,
-    /// Things to tell before sending (over quota, unsigned, new public collection, …).
+    /// Things to tell before sending besides the signature state (over quota, unknown arch).
     pub warnings: Vec<String>,
 }
 

@@ -125,11 +125,6 @@ impl Transfers {
                 )
             ));
         }
-        if signature != PushSignature::Verified {
-            warnings.push(format!(
-                "{signature_summary} Pushing it needs your explicit confirmation."
-            ));
-        }
         if arch.is_none() {
             warnings.push(
                 "The image has no primary partition, so its architecture must be given.".into(),

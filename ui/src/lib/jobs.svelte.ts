@@ -18,6 +18,10 @@ export class JobsStore {
 
   running: JobView[] = $derived((this.jobs ?? []).filter((j) => j.state === "running"));
   finishedCount: number = $derived((this.jobs?.length ?? 0) - this.running.length);
+  /** Pulls that finished well: each may have added an image to the cache. */
+  pulledCount: number = $derived(
+    (this.jobs ?? []).filter((j) => j.state === "succeeded" && j.result?.kind === "pulled").length,
+  );
   /** The running jobs together, for the strip. */
   overall = $derived(overallProgress(this.running));
 

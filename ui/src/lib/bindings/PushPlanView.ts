@@ -42,6 +42,6 @@ quotaLeftAfter: number | null,
  */
 overQuota: boolean, 
 /**
- * Things to tell before sending (over quota, unsigned, new public collection, …).
+ * Things to tell before sending besides the signature state (over quota, unknown arch).
  */
 warnings: Array<string>, };
