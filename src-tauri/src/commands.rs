@@ -354,3 +354,22 @@ pub async fn library_delete(
         .await
         .map_err(ApiError::from)
 }
+
+/// Opens an http(s) page in the person's browser; the window itself never leaves the app.
+#[tauri::command]
+pub fn open_web_page(url: String) -> Reply<()> {
+    let refuse = |why: &str| ApiError {
+        code: "input.invalid_url".into(),
+        message: format!("{url:?} {why}"),
+        hint: Some("Only http and https pages can be opened.".into()),
+    };
+    let parsed = url::Url::parse(&url).map_err(|_| refuse("is not a web address"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(refuse("is not an http or https address"));
+    }
+    open::that_detached(parsed.as_str()).map_err(|e| ApiError {
+        code: "os.cannot_open".into(),
+        message: format!("no browser could open {url}: {e}"),
+        hint: Some("Copy the address and open it in a browser yourself.".into()),
+    })
+}

@@ -110,6 +110,7 @@ pub fn run() {
             commands::library_container,
             commands::library_search,
             commands::library_delete,
+            commands::open_web_page,
             transfer_commands::transfer_push_plan,
             transfer_commands::transfer_push,
             transfer_commands::transfer_pull,

@@ -90,7 +90,7 @@ describe("job cards", () => {
   });
 
   test("a finished push shows the quota line, the container's page, and what it created", async () => {
-    await openTransfers({ jobs: [succeededPush()] });
+    const { backend, user } = await openTransfers({ jobs: [succeededPush()] });
     const done = await waitFor(() => card("job-pushed"));
     expect(within(done).getByTestId("job-state")).toHaveTextContent("Pushed");
     expect(within(done).getByTestId("result-reference")).toHaveTextContent("library://lab/tools/bwa:1.0");
@@ -99,7 +99,9 @@ describe("job cards", () => {
     );
     const link = within(done).getByTestId("result-url");
     expect(link).toHaveAttribute("href", "https://cloud.sylabs.io/library/lab/tools/bwa");
-    expect(link).toHaveAttribute("target", "_blank");
+    // The window stays on Berth: the page opens in the browser.
+    await user.click(link);
+    expect(backend.callsOf("open_web_page")).toEqual([{ url: "https://cloud.sylabs.io/library/lab/tools/bwa" }]);
     expect(within(done).getByRole("button", { name: "Copy address" })).toBeInTheDocument();
     expect(within(done).getByTestId("result-created")).toHaveTextContent("lab/tools/bwa");
     expect(within(done).queryByTestId("result-tags-only")).not.toBeInTheDocument();

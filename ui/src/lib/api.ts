@@ -464,6 +464,13 @@ export async function pickSavePath(defaultPath: string, title?: string): Promise
   }
 }
 
+// ---- web pages -----------------------------------------------------------------------
+
+/** Open an http(s) page (a container's page, a token page) in the person's browser. */
+export async function openWebPage(url: string): Promise<void> {
+  await call<null>("open_web_page", { url });
+}
+
 // ---- drag and drop -------------------------------------------------------------------
 
 export type FileDropEvent =

@@ -508,6 +508,7 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
         result: null,
       });
     },
+    open_web_page: () => null,
     jobs_clear: () => {
       state.jobs = state.jobs.filter((j) => j.state === "running");
       return state.jobs;
