@@ -52,6 +52,7 @@ bindings:
 bench:
 	bench/inspect.sh
 	bench/signing.sh
+	bench/transfer.sh
 
 clean:
 	cargo clean
