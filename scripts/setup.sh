@@ -8,12 +8,14 @@ what=${1:-run}
 # Build and run: WebKitGTK for the window, nettle + libclang for sequoia's OpenPGP backend,
 # D-Bus and a Secret Service (gnome-keyring) for tokens in the system keychain.
 # Test: Xvfb + WebKitWebDriver for the e2e suite, the reference siftool and squashfs-tools,
-# and Go with the reference sylabs/sif sources for the signing interop tests.
+# Go with the reference sylabs/sif sources for the signing interop tests, and an OCI
+# registry with umoci + skopeo to build and serve test images for docker:// pulls.
 apt_run=(build-essential pkg-config file curl libwebkit2gtk-4.1-dev libssl-dev nettle-dev libclang-dev libdbus-1-dev
   dbus gnome-keyring)
 apt_test=(xvfb xauth webkit2gtk-driver imagemagick siftool squashfs-tools dbus-user-session
   golang-go golang-github-sylabs-sif-dev golang-github-protonmail-go-crypto-dev
-  golang-github-apptainer-container-library-client-dev)
+  golang-github-apptainer-container-library-client-dev
+  docker-registry umoci skopeo apache2-utils busybox-static)
 pkgs=("${apt_run[@]}")
 [ "$what" = test ] && pkgs+=("${apt_test[@]}")
 

@@ -388,6 +388,8 @@ fn phase_word(p: JobPhase) -> &'static str {
         JobPhase::Resolving => "Resolving",
         JobPhase::Downloading => "Downloading",
         JobPhase::Checking => "Checking",
+        JobPhase::Unpacking => "Unpacking",
+        JobPhase::Squashing => "Squashing",
         JobPhase::Finishing => "Finishing",
         JobPhase::Done => "Done",
     }

@@ -200,6 +200,9 @@ pub enum Error {
         /// Bytes left of the quota.
         left: u64,
     },
+    /// The work was cancelled.
+    #[error("cancelled")]
+    Cancelled,
     /// No job with this id.
     #[error("no transfer with id {id}")]
     JobNotFound {
@@ -324,6 +327,7 @@ impl Error {
             Error::PushUnverified { .. } => "push.unverified",
             Error::OverQuota { .. } => "quota.exceeded",
             Error::JobNotFound { .. } => "job.not_found",
+            Error::Cancelled => "transfer.cancelled",
             Error::JobRunning => "job.running",
             Error::NoPullFolder => "pull.no_destination",
             Error::UnsupportedScheme { .. } => "ref.unsupported_scheme",
@@ -429,6 +433,12 @@ fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
+}
+
+impl From<berth_progress::Cancelled> for Error {
+    fn from(_: berth_progress::Cancelled) -> Self {
+        Error::Cancelled
+    }
 }
 
 impl From<Error> for ApiError {

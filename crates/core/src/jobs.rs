@@ -425,6 +425,9 @@ impl Progress for JobProgress {
             Phase::Resolving => JobPhase::Resolving,
             Phase::Downloading => JobPhase::Downloading,
             Phase::Checking => JobPhase::Checking,
+            Phase::Unpacking => JobPhase::Unpacking,
+            Phase::Squashing => JobPhase::Squashing,
+            Phase::Assembling => JobPhase::Finishing,
         };
         self.jobs.update(&self.id, true, |l| {
             l.record.view.phase = phase;

@@ -53,6 +53,10 @@ pub enum JobPhase {
     Downloading,
     /// Checking the received bytes' SHA-256.
     Checking,
+    /// Applying image layers to the root file system.
+    Unpacking,
+    /// Writing the SquashFS file system.
+    Squashing,
     /// Putting the file in place (and checking signatures after a pull).
     Finishing,
     /// Nothing more to do.

@@ -290,6 +290,12 @@ impl std::error::Error for Error {
     }
 }
 
+impl From<berth_progress::Cancelled> for Error {
+    fn from(_: berth_progress::Cancelled) -> Self {
+        Self::cancelled()
+    }
+}
+
 impl From<RefError> for Error {
     fn from(err: RefError) -> Self {
         Self::new(ErrorKind::RefInvalid, err.to_string()).with_source(err)

@@ -17,6 +17,8 @@ const PHASES: Record<JobPhase, string> = {
   resolving: "Looking up the image",
   downloading: "Downloading",
   checking: "Checking the download",
+  unpacking: "Unpacking layers",
+  squashing: "Building the file system",
   finishing: "Finishing",
   done: "Done",
 };

@@ -10,7 +10,7 @@ use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::transfer::progress::{Cancel, Progress};
+use berth_progress::{Cancel, Progress};
 
 /// Read size: large enough that syscalls do not show in a profile, small enough to keep
 /// memory flat.
@@ -137,7 +137,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transfer::progress::NoProgress;
+    use berth_progress::NoProgress;
 
     #[tokio::test]
     async fn digests_match_known_values() {

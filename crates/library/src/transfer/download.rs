@@ -19,8 +19,8 @@ use crate::client::LibraryClient;
 use crate::error::{Error, ErrorKind, Result};
 use crate::r#ref::LibraryRef;
 use crate::transfer::follower::HashFollower;
-use crate::transfer::progress::{Cancel, Phase, Progress};
 use crate::transfer::resume::PartMap;
+use berth_progress::{Cancel, Phase, Progress};
 
 /// How a download is split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::models::{Collection, Container, Entity, Image};
 use crate::r#ref::LibraryRef;
 use crate::transfer::digest::FileDigest;
-use crate::transfer::progress::{Cancel, Phase, Progress};
 use crate::transfer::upload::{Completion, UploadOptions};
+use berth_progress::{Cancel, Phase, Progress};
 
 /// What exists already for a push destination (`None`: will be created).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use crate::de;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{decode_data, seg, Call};
 use crate::transfer::digest::{digest_range, FileDigest};
-use crate::transfer::progress::{Cancel, Progress};
+use berth_progress::{Cancel, Progress};
 
 /// Files above this go multipart (strictly greater, as the reference).
 pub const MULTIPART_THRESHOLD: u64 = 64 << 20;
@@ -161,7 +161,7 @@ impl LibraryClient {
                 let d = crate::transfer::digest::digest_file(
                     file,
                     true,
-                    Arc::new(crate::transfer::progress::NoProgress),
+                    Arc::new(berth_progress::NoProgress),
                     cancel.clone(),
                 )
                 .await?;

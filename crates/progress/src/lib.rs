@@ -1,4 +1,6 @@
-//! How long transfers report what they are doing, and how callers stop them.
+//! How long work (pushes, pulls, conversions) reports what it is doing, and how callers stop
+//! it. Shared by the library client, the OCI client and the SIF builder, so one job in the
+//! core follows any of them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,6 +24,12 @@ pub enum Phase {
     Downloading,
     /// Checking the received bytes against the image's SHA-256.
     Checking,
+    /// Applying image layers to the root file system.
+    Unpacking,
+    /// Writing the SquashFS file system.
+    Squashing,
+    /// Writing the SIF file.
+    Assembling,
 }
 
 /// Receives progress of a transfer. Called from several tasks at once, so implementations
@@ -87,12 +95,37 @@ impl Cancel {
         }
     }
 
-    /// `Err(cancelled)` once cancelled: a check between steps.
-    pub fn check(&self) -> crate::Result<()> {
+    /// `Err(Cancelled)` once cancelled: a check between steps. Callers convert it into
+    /// their own error type.
+    pub fn check(&self) -> Result<(), Cancelled> {
         if self.is_cancelled() {
-            Err(crate::Error::cancelled())
+            Err(Cancelled)
         } else {
             Ok(())
         }
+    }
+}
+
+/// The work was cancelled by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cancel_wakes_waiters_and_checks() {
+        let c = Cancel::new();
+        assert!(c.check().is_ok());
+        let waiter = c.clone();
+        let t = tokio::spawn(async move { waiter.cancelled().await });
+        tokio::task::yield_now().await;
+        c.cancel();
+        t.await.unwrap();
+        assert_eq!(c.check(), Err(Cancelled));
+        // Already cancelled: resolves at once.
+        c.cancelled().await;
     }
 }
