@@ -2,6 +2,7 @@
 
 mod commands;
 mod job_events;
+mod registry_commands;
 mod transfer_commands;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use berth_core::credentials::KeychainStore;
 use berth_core::image_cache::ImageCache;
 use berth_core::jobs::Jobs;
 use berth_core::libraries::Libraries;
+use berth_core::registries::RegistryLogins;
 use berth_core::remotes::Remotes;
 use berth_core::transfers::Transfers;
 use berth_core::{AppDirs, Keys, LocalImages, SettingsStore};
@@ -25,6 +27,7 @@ pub struct AppState {
     keys: Arc<Keys>,
     libraries: Arc<Libraries>,
     transfers: Arc<Transfers>,
+    registries: Arc<RegistryLogins>,
 }
 
 /// Starts the app.
@@ -54,7 +57,9 @@ pub fn run() {
                 }
             };
             let settings = Arc::new(SettingsStore::new(&dirs));
-            let remotes = Arc::new(Remotes::new(&dirs, Arc::new(KeychainStore::new())));
+            let keychain = Arc::new(KeychainStore::new());
+            let remotes = Arc::new(Remotes::new(&dirs, keychain.clone()));
+            let registries = Arc::new(RegistryLogins::new(&dirs, keychain));
             let libraries = Arc::new(Libraries::new(remotes));
             let keys = Arc::new(Keys::from_env(settings.clone())?);
             let images = Arc::new(images);
@@ -73,6 +78,7 @@ pub fn run() {
                 keys,
                 settings,
                 transfers,
+                registries,
             });
             Ok(())
         })
@@ -111,6 +117,9 @@ pub fn run() {
             commands::library_search,
             commands::library_delete,
             commands::open_web_page,
+            registry_commands::registries_list,
+            registry_commands::registry_login,
+            registry_commands::registry_logout,
             transfer_commands::transfer_push_plan,
             transfer_commands::transfer_push,
             transfer_commands::transfer_pull,
