@@ -6,6 +6,9 @@
 //! * [`LibraryDouble`]: a Library API server with discovery and token service, in the
 //!   flavour of Sylabs' library or of Hinkskalle (§1–§7, §10, §12, §14).
 //!
+//! * [`RegistryPeer`] / [`OciImage`]: Debian's `docker-registry` and images built with
+//!   umoci and pushed with skopeo (real peers, started by the tests).
+//!
 //! The build service double will join this crate, sharing the server plumbing in
 //! `server.rs`. The `berth-keystore-double` and `berth-library-double` binaries run the
 //! doubles on their own, for end-to-end tests and manual use.
@@ -15,7 +18,9 @@
 
 pub mod keystore;
 pub mod library;
+pub mod registry;
 mod server;
 
 pub use keystore::{KeystoreDouble, KeystoreOptions, RecordedRequest};
 pub use library::{Flavour, ImageInfo, ImageSource, LibraryDouble, LibraryOptions, LibraryRequest};
+pub use registry::{OciImage, RegistryPeer};
