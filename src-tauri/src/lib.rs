@@ -65,13 +65,16 @@ pub fn run() {
             let images = Arc::new(images);
             let jobs = Jobs::persisted(dirs.config().join("jobs.json"));
             jobs.set_listener(job_events::listener(app.handle().clone(), images.clone()));
-            let transfers = Arc::new(Transfers::new(
-                libraries.clone(),
-                keys.clone(),
-                settings.clone(),
-                ImageCache::new(dirs.cache()),
-                jobs,
-            ));
+            let transfers = Arc::new(
+                Transfers::new(
+                    libraries.clone(),
+                    keys.clone(),
+                    settings.clone(),
+                    ImageCache::new(dirs.cache()),
+                    jobs,
+                )
+                .with_registries(registries.clone()),
+            );
             app.manage(AppState {
                 libraries,
                 images,

@@ -176,15 +176,76 @@ describe("Pull page", () => {
     expect(backend.callsOf("transfer_pull")[1].request).toMatchObject({ remote: "site", reference: "lab/tools/bwa", arch: null });
   });
 
-  test("other schemes are refused in place, before anything is sent", async () => {
-    const { backend, user } = await openPull();
-    await user.type(screen.getByTestId("pull-ref"), "docker://alpine:3.20");
+  test("oras:// and shub:// are refused in place, before anything is sent", async () => {
+    const { backend, user } = await openPull({ pullFolder: PULL_FOLDER });
+    await user.type(screen.getByTestId("pull-ref"), "oras://ghcr.io/lab/app:1.0");
     expect(screen.getByTestId("pull-ref-problem")).toHaveTextContent(
-      "Only library:// references can be pulled in this version; docker:// is not supported yet.",
+      "This version pulls library:// and docker:// references only; oras:// is not supported yet.",
     );
     expect(screen.getByTestId("pull-ref")).toHaveAttribute("aria-invalid", "true");
+    expect(screen.queryByTestId("pull-kind")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("pull-file-name")).not.toBeInTheDocument();
     await user.keyboard("{Enter}");
+
+    await user.clear(screen.getByTestId("pull-ref"));
+    await user.type(screen.getByTestId("pull-ref"), "shub://vsoch/hello-world{Enter}");
+    expect(screen.getByTestId("pull-ref-problem")).toHaveTextContent("shub:// is not supported yet.");
     expect(backend.callsOf("transfer_pull")).toHaveLength(0);
+  });
+
+  test("a docker:// reference is a Docker/OCI image: no remote, the arch and the name it is saved under", async () => {
+    const { backend, user } = await openPull({ pullFolder: PULL_FOLDER });
+    // Several remotes: the remote choice is there for library references…
+    expect(screen.getByTestId("pull-remote")).toBeInTheDocument();
+    await user.selectOptions(screen.getByTestId("pull-remote"), "site");
+    await user.type(screen.getByTestId("pull-ref"), "docker://alpine");
+    expect(screen.getByTestId("pull-kind")).toHaveTextContent("Docker/OCI image, converted to SIF.");
+    expect(screen.getByTestId("pull-ref")).toHaveAttribute("aria-invalid", "false");
+    expect(screen.getByTestId("pull-file-name")).toHaveTextContent("Saved as alpine_latest.sif");
+    // …and not for registry images, nor signature checks (a converted image has none).
+    expect(screen.queryByTestId("pull-remote")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("pull-verify")).not.toBeInTheDocument();
+    await user.type(screen.getByTestId("pull-ref"), ":3.19 ");
+    expect(screen.getByTestId("pull-file-name")).toHaveTextContent("Saved as alpine_3.19.sif");
+    await user.selectOptions(screen.getByTestId("pull-arch"), "arm64");
+    await user.click(screen.getByTestId("pull-submit"));
+
+    await waitFor(() => expect(backend.callsOf("transfer_pull")).toHaveLength(1));
+    expect(backend.callsOf("transfer_pull")[0]).toEqual({
+      request: {
+        remote: null,
+        reference: "docker://alpine:3.19",
+        arch: "arm64",
+        destination: null,
+        force: false,
+        noCache: false,
+        verify: false,
+      },
+    });
+    await waitFor(() => expect(toastTexts()).toContainEqual(expect.stringContaining("Pull docker://alpine:3.19")));
+    expect(backend.state.jobs[0]).toMatchObject({ remote: "docker.io", destination: `${PULL_FOLDER}/alpine_3.19.sif` });
+    // The field empties: the remote choice and the check come back, as they were.
+    await waitFor(() => expect(screen.getByTestId("pull-ref")).toHaveValue(""));
+    expect(screen.getByTestId("pull-remote")).toHaveValue("site");
+    expect(screen.getByTestId("pull-verify")).toBeChecked();
+  });
+
+  test("the file name shows for library references with or without a tag, not for an id or a digest", async () => {
+    const { user } = await openPull();
+    const field = screen.getByTestId("pull-ref");
+    expect(screen.queryByTestId("pull-file-name")).not.toBeInTheDocument();
+    await user.type(field, "lab/tools/bwa");
+    expect(screen.getByTestId("pull-kind")).toHaveTextContent("Library image.");
+    expect(screen.getByTestId("pull-file-name")).toHaveTextContent("Saved as bwa_latest.sif");
+    await user.type(field, ":0.7.17");
+    expect(screen.getByTestId("pull-file-name")).toHaveTextContent("Saved as bwa_0.7.17.sif");
+    await user.clear(field);
+    await user.type(field, `library://lab/tools/bwa:${HASH_A}`);
+    expect(screen.queryByTestId("pull-file-name")).not.toBeInTheDocument();
+    await user.clear(field);
+    await user.type(field, `docker://ghcr.io/lab/app@sha256:${"c".repeat(64)}`);
+    expect(screen.getByTestId("pull-kind")).toHaveTextContent("Docker/OCI image");
+    expect(screen.queryByTestId("pull-file-name")).not.toBeInTheDocument();
   });
 
   test("an empty reference is pointed out only after trying", async () => {

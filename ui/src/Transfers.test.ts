@@ -4,11 +4,14 @@ import { describe, expect, test } from "vitest";
 import App from "./App.svelte";
 import { fakeBackend } from "./test/backend";
 import {
+  dockerPull,
   emptyCatalog,
   failedPull,
   HASH_A,
   HASH_B,
   job,
+  NOW_MS,
+  PULL_FOLDER,
   pullJob,
   runningPush,
   sampleCache,
@@ -235,6 +238,56 @@ describe("job-updated events", () => {
     const toast = screen.getAllByTestId("toast").find((t) => t.dataset.kind === "error");
     expect(toast).toHaveTextContent("Pull failed: ana/tools/busybox:latest");
     expect(toast).toHaveTextContent("The connection to cloud.sylabs.io was lost.");
+  });
+
+  test("a docker:// pull shows each of its phases, then where the SIF went", async () => {
+    const idle = { bytesDone: 0, bytesTotal: null, rate: null, etaSeconds: null };
+    const { backend } = await openTransfers({ jobs: [dockerPull("job-docker", { phase: "resolving", ...idle })] });
+    const docker = () => card("job-docker");
+    await waitFor(() => docker());
+    expect(within(docker()).getByRole("heading", { level: 3 })).toHaveTextContent("Pull docker://alpine:3.19");
+    expect(within(docker()).getByRole("img", { name: "Pull" })).toBeInTheDocument();
+    expect(docker()).toHaveTextContent("docker.io");
+    expect(within(docker()).getByTestId("job-phase")).toHaveTextContent("Looking up the image");
+
+    const MiB = 1024 * 1024;
+    const steps = [
+      { phase: "downloading", label: "Downloading", bytes: { bytesDone: 15 * MiB, bytesTotal: 30 * MiB }, percent: "50" },
+      { phase: "unpacking", label: "Unpacking layers", bytes: { bytesDone: 12 * MiB, bytesTotal: 30 * MiB }, percent: "40" },
+      { phase: "squashing", label: "Building the file system", bytes: {}, percent: null },
+      { phase: "finishing", label: "Finishing", bytes: {}, percent: null },
+    ] as const;
+    for (const step of steps) {
+      await backend.emitJob(dockerPull("job-docker", { ...idle, phase: step.phase, ...step.bytes }));
+      await waitFor(() => expect(within(docker()).getByTestId("job-phase")).toHaveTextContent(step.label));
+      const bar = within(docker()).getByRole("progressbar", { name: `Pull docker://alpine:3.19: ${step.label}` });
+      if (step.percent === null) expect(bar).not.toHaveAttribute("aria-valuenow");
+      else expect(bar).toHaveAttribute("aria-valuenow", step.percent);
+    }
+
+    const path = `${PULL_FOLDER}/alpine_3.19.sif`;
+    await backend.emitJob(
+      dockerPull("job-docker", {
+        state: "succeeded",
+        phase: "done",
+        finishedAt: NOW_MS,
+        result: {
+          kind: "pulled",
+          path,
+          reference: "docker://alpine:3.19",
+          hash: HASH_A,
+          size: 3_407_872,
+          fromCache: false,
+          resumedFrom: 0,
+          verify: null,
+          verifyError: null,
+        },
+      }),
+    );
+    await waitFor(() => expect(docker()).toHaveAttribute("data-state", "succeeded"));
+    expect(within(docker()).getByTestId("job-state")).toHaveTextContent("Pulled");
+    expect(within(docker()).getByTestId("result-path")).toHaveTextContent(path);
+    expect(toastTexts()).toContainEqual(expect.stringContaining("Pulled docker://alpine:3.19"));
   });
 
   test("a job that ends by a cancel is not announced", async () => {

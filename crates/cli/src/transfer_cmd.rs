@@ -45,7 +45,8 @@ pub struct PushArgs {
 
 #[derive(Args)]
 pub struct PullArgs {
-    /// Output file or folder (default: `<container>_<tag>.sif` here); then the reference.
+    /// Output file or folder (default: `<name>_<tag>.sif` here); then `library://REF` or
+    /// `docker://IMAGE` (converted to SIF).
     #[arg(num_args = 1..=2, value_names = ["OUT", "REF"], required = true)]
     args: Vec<String>,
     /// Architecture (default: this machine's).
@@ -89,13 +90,18 @@ fn transfers() -> Result<Transfers> {
     let settings = Arc::new(SettingsStore::new(&dirs));
     let keys = Arc::new(Keys::from_env(settings.clone())?);
     let libraries = Arc::new(Libraries::new(Arc::new(remotes()?)));
+    let registries = Arc::new(berth_core::registries::RegistryLogins::new(
+        &dirs,
+        Arc::new(berth_core::credentials::KeychainStore::new()),
+    ));
     let mut t = Transfers::new(
         libraries,
         keys,
         settings,
         ImageCache::new(dirs.cache()),
         Jobs::in_memory(),
-    );
+    )
+    .with_registries(registries);
     // Apptainer's environment knobs for downloads (§6 4.4), honoured the same way.
     if let Some(n) = env_u64("APPTAINER_DOWNLOAD_CONCURRENCY").filter(|&n| n > 0) {
         t.download.concurrency = usize::try_from(n).unwrap_or(4);

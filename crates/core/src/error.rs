@@ -71,6 +71,12 @@ pub enum Error {
     /// A library call failed (the server's message is kept).
     #[error(transparent)]
     Library(#[from] berth_library::Error),
+    /// A registry call (docker://, oras://) failed.
+    #[error(transparent)]
+    Oci(#[from] berth_oci::Error),
+    /// Building a SIF from layers (docker:// conversion) failed.
+    #[error(transparent)]
+    SifBuild(#[from] berth_sifbuild::Error),
     /// The remote's discovery document names no library service.
     #[error("remote \"{name}\" has no library service")]
     RemoteWithoutLibrary {
@@ -216,7 +222,9 @@ pub enum Error {
     #[error("no destination: choose a file or a folder to pull into")]
     NoPullFolder,
     /// A reference scheme this version cannot pull or push.
-    #[error("{reference}: only library:// references can be pulled and pushed here")]
+    #[error(
+        "{reference}: Berth pulls library:// and docker:// references and pushes library:// ones"
+    )]
     UnsupportedScheme {
         /// The reference.
         reference: String,
@@ -304,6 +312,8 @@ impl Error {
             Error::Integrity(e) => e.code(),
             Error::Keyserver(e) => e.code(),
             Error::Library(e) => e.code(),
+            Error::Oci(e) => e.code(),
+            Error::SifBuild(e) => e.code(),
             Error::RemoteWithoutLibrary { .. } => "remote.no_library",
             Error::TokenRefused { .. } => "auth.token_invalid",
             Error::TokenUncheckable { .. } => "net.unreachable",
@@ -341,6 +351,12 @@ impl Error {
     pub fn hint(&self) -> Option<&'static str> {
         if let Error::Library(e) = self {
             return Some(e.hint());
+        }
+        if let Error::Oci(e) = self {
+            return Some(e.hint());
+        }
+        if let Error::SifBuild(e) = self {
+            return e.hint();
         }
         Some(match self.code() {
             "sif.bad_magic" => "This is not a SIF image. Check that you picked the right file.",
@@ -388,7 +404,7 @@ impl Error {
             "job.not_found" => "The transfer list changed; refresh it.",
             "job.running" => "Wait for it to finish, or cancel it first.",
             "pull.no_destination" => "Choose a folder for pulled images once; Berth remembers it.",
-            "ref.unsupported_scheme" => "Use a library:// reference (library://entity/collection/container:tag).",
+            "ref.unsupported_scheme" => "Use library://entity/collection/container:tag, or docker://image:tag to convert a Docker/OCI image.",
             "remote.no_default" => "Add a remote on the Remotes page (or `berth remote add`) and make it the default.",
             "push.unknown_arch" => "Give the architecture explicitly (--arch amd64).",
             _ => return None,

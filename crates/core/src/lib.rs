@@ -18,6 +18,7 @@ pub mod libraries;
 pub mod model;
 pub mod model_library;
 pub mod model_transfer;
+mod oci_pull;
 pub mod registries;
 pub mod remote_yaml;
 pub mod remotes;

@@ -31,6 +31,7 @@ pub struct Transfers {
     settings: Arc<SettingsStore>,
     cache: ImageCache,
     jobs: Jobs,
+    registries: Option<Arc<crate::registries::RegistryLogins>>,
     /// How downloads are split.
     pub download: DownloadOptions,
     /// How uploads behave.
@@ -58,9 +59,16 @@ impl Transfers {
             settings,
             cache,
             jobs,
+            registries: None,
             download: DownloadOptions::default(),
             upload: UploadOptions::default(),
         }
+    }
+
+    /// Registry logins used for docker:// pulls (none: anonymous only).
+    pub fn with_registries(mut self, registries: Arc<crate::registries::RegistryLogins>) -> Self {
+        self.registries = Some(registries);
+        self
     }
 
     /// The job list.
@@ -298,18 +306,27 @@ impl Transfers {
     /// Registers a pull job after quick checks (reference, remote, destination free); the
     /// caller runs it with [`Transfers::run_pull`].
     pub fn begin_pull(&self, req: &PullRequest, reuse: Option<&str>) -> Result<JobHandle> {
-        let r = parse_ref(&req.reference)?;
-        let remote = self.libraries.pick_remote(req.remote.as_deref(), &r)?;
-        let dest = self.destination(req, &r)?;
+        let (remote, source, name) = match parse_source(&req.reference)? {
+            PullSource::Library(r) => {
+                let remote = self.libraries.pick_remote(req.remote.as_deref(), &r)?;
+                (remote.name, canonical(&r), library_file_name(&r))
+            }
+            PullSource::Docker(r) => (
+                r.registry().to_owned(),
+                format!("docker://{r}"),
+                r.default_sif_name(),
+            ),
+        };
+        let dest = self.destination(req, &name)?;
         if !req.force && dest.exists() && reuse.is_none() {
             return Err(Error::DestinationExists { path: dest });
         }
         self.jobs.begin(
             JobSpec {
                 kind: JobKind::Pull,
-                title: format!("Pull {}", canonical(&r)),
-                remote: remote.name,
-                source: canonical(&r),
+                title: format!("Pull {source}"),
+                remote,
+                source,
                 destination: Some(dest.display().to_string()),
                 request: JobRequest::Pull(req.clone()),
             },
@@ -321,7 +338,23 @@ impl Transfers {
     /// one keeps its partial file so that a retry continues.
     pub async fn run_pull(&self, req: PullRequest, job: JobHandle) -> JobView {
         let mut partial = None;
-        let outcome = self.pull(&req, &job, &mut partial).await;
+        let outcome = match parse_source(&req.reference) {
+            Ok(PullSource::Docker(r)) => match self.destination(&req, &r.default_sif_name()) {
+                Ok(dest) => {
+                    crate::oci_pull::pull_docker(
+                        &r,
+                        &req,
+                        &dest,
+                        &self.cache,
+                        self.registries.clone(),
+                        &job,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            },
+            _ => self.pull(&req, &job, &mut partial).await,
+        };
         if let (Err(_), Some(p)) = (&outcome, &partial) {
             if job.cancel().is_cancelled() {
                 discard_partial(p);
@@ -338,7 +371,7 @@ impl Transfers {
     ) -> Result<JobResult> {
         let r = parse_ref(&req.reference)?;
         let reference = canonical(&r);
-        let dest = self.destination(req, &r)?;
+        let dest = self.destination(req, &library_file_name(&r))?;
         let (_, client) = self
             .libraries
             .transfer_client(req.remote.as_deref(), &r)
@@ -396,14 +429,7 @@ impl Transfers {
         };
         job.phase(JobPhase::Finishing, None);
         job.cancel().check()?;
-        if !req.force && dest.exists() {
-            return Err(Error::DestinationExists { path: dest });
-        }
-        if req.no_cache {
-            rename_into_place(&source, &dest)?;
-        } else {
-            copy_into_place(&source, &dest).await?;
-        }
+        place_file(&source, &dest, req.force, req.no_cache).await?;
         let (verify, verify_error) = if req.verify {
             let keys = self.keys.clone();
             let path = dest.clone();
@@ -434,10 +460,9 @@ impl Transfers {
         }))
     }
 
-    /// The file a pull writes: the request's file, or `<container>_<tag>.sif` in the
-    /// request's folder or the pull folder setting.
-    pub fn destination(&self, req: &PullRequest, r: &LibraryRef) -> Result<PathBuf> {
-        let name = format!("{}_{}.sif", r.container(), r.tag());
+    /// The file a pull writes: the request's file, or `name` in the request's folder or
+    /// the pull folder setting.
+    pub fn destination(&self, req: &PullRequest, name: &str) -> Result<PathBuf> {
         let given = req
             .destination
             .as_deref()
@@ -525,6 +550,46 @@ impl Spawn for Arc<Transfers> {
         tokio::spawn(async move { this.run(request, job).await });
         Ok(view)
     }
+}
+
+/// What a pull fetches.
+#[derive(Debug, Clone)]
+pub enum PullSource {
+    /// `library://…` or a bare library path.
+    Library(LibraryRef),
+    /// `docker://…`, converted to SIF.
+    Docker(berth_oci::ImageRef),
+}
+
+/// The source a pull reference names, by its scheme.
+pub fn parse_source(text: &str) -> Result<PullSource> {
+    let t = text.trim();
+    match t.split_once("://") {
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("docker") => {
+            Ok(PullSource::Docker(berth_oci::ImageRef::parse(t)?))
+        }
+        _ => Ok(PullSource::Library(parse_ref(t)?)),
+    }
+}
+
+/// Apptainer's default file name for a library pull: `<container>_<tag>.sif`.
+fn library_file_name(r: &LibraryRef) -> String {
+    format!("{}_{}.sif", r.container(), r.tag())
+}
+
+/// Puts a finished image at `dest`: renamed when it may be moved (`movable`, same folder),
+/// else copied through a synced temp file; an existing `dest` only with `force`.
+pub(crate) async fn place_file(from: &Path, dest: &Path, force: bool, movable: bool) -> Result<()> {
+    if !force && dest.exists() {
+        return Err(Error::DestinationExists {
+            path: dest.to_path_buf(),
+        });
+    }
+    if movable && std::fs::rename(from, dest).is_ok() {
+        sync_parent(dest);
+        return Ok(());
+    }
+    copy_into_place(from, dest).await
 }
 
 /// A `library://` reference; other schemes are refused by name.
@@ -640,12 +705,6 @@ fn hidden_partial(dest: &Path) -> PathBuf {
         .file_name()
         .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned());
     dest.with_file_name(format!(".{name}.berth-partial"))
-}
-
-fn rename_into_place(from: &Path, dest: &Path) -> Result<()> {
-    std::fs::rename(from, dest).map_err(|e| Error::io(dest, e))?;
-    sync_parent(dest);
-    Ok(())
 }
 
 /// Copies a cached image to `dest` through a temporary file beside it, synced and renamed,

@@ -29,6 +29,9 @@ import {
   pickImages,
   pickKeyFile,
   pickSavePath,
+  registriesList,
+  registryLogin,
+  registryLogout,
   settingsGet,
   settingsSetKeyservers,
   settingsSetPullFolder,
@@ -118,6 +121,18 @@ describe("commands", () => {
       ["keyserver_pull", { fingerprint: "ABCD" }],
       ["keyserver_push", { fingerprint: "ABCD" }],
       ["settings_set_keyservers", { keyservers: ["https://keys.openpgp.org", "http://localhost:11371"] }],
+    ]);
+  });
+
+  test("registry login commands use the contract's command names and arguments", async () => {
+    const calls = record(() => []);
+    await registriesList();
+    await registryLogin("ghcr.io", "ana", "s3cret");
+    await registryLogout("ghcr.io");
+    expect(calls).toEqual([
+      ["registries_list", {}],
+      ["registry_login", { host: "ghcr.io", username: "ana", password: "s3cret" }],
+      ["registry_logout", { host: "ghcr.io" }],
     ]);
   });
 

@@ -27,6 +27,7 @@ import type { NewKeyRequest } from "./bindings/NewKeyRequest";
 import type { PullRequest } from "./bindings/PullRequest";
 import type { PushPlanView } from "./bindings/PushPlanView";
 import type { PushRequest } from "./bindings/PushRequest";
+import type { RegistryLoginView } from "./bindings/RegistryLoginView";
 import type { RemoteStatusView } from "./bindings/RemoteStatusView";
 import type { RemoteView } from "./bindings/RemoteView";
 import type { SearchView } from "./bindings/SearchView";
@@ -265,6 +266,37 @@ export function remotesImportPreview(): Promise<ImportCandidate[]> {
 /** Import the named candidates; with `moveTokens` their tokens go into the keychain. */
 export function remotesImport(names: string[], moveTokens: boolean): Promise<ImportReport> {
   return call<ImportReport>("remotes_import", { names, moveTokens });
+}
+
+// ---- registry logins (docker://, oras://) ----------------------------------------------
+
+/** Backend error codes the registry login views branch on. */
+export const REGISTRY_ERROR = {
+  invalidHost: "registry.invalid_host",
+  invalidLogin: "registry.invalid_login",
+  keychainUnavailable: "keychain.unavailable",
+} as const;
+
+/**
+ * Berth's registry logins and those found in Docker's config.json (read only). Passwords
+ * never cross, only who is logged in where.
+ */
+export function registriesList(): Promise<RegistryLoginView[]> {
+  return call<RegistryLoginView[]>("registries_list");
+}
+
+/**
+ * Keep `password` (or a token) for `username` at `host` (`host[:port]`, `docker.io` for
+ * Docker Hub) in the system keychain. Resolves to the logins now known. Rejects with
+ * `registry.invalid_host`, `registry.invalid_login` or `keychain.unavailable`.
+ */
+export function registryLogin(host: string, username: string, password: string): Promise<RegistryLoginView[]> {
+  return call<RegistryLoginView[]>("registry_login", { host, username, password });
+}
+
+/** Forget Berth's login for `host` (Docker's config.json is never changed). */
+export function registryLogout(host: string): Promise<RegistryLoginView[]> {
+  return call<RegistryLoginView[]>("registry_logout", { host });
 }
 
 // ---- library -------------------------------------------------------------------------

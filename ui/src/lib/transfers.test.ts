@@ -8,6 +8,8 @@ import {
   overallProgress,
   parseTags,
   phaseLabel,
+  pullFileName,
+  pullKind,
   pullReferenceProblem,
   pushReference,
   retryLabel,
@@ -76,15 +78,41 @@ describe("references", () => {
     ).toBe("library://ana/tools/busybox");
   });
 
-  test("pulls take library:// references and bare paths; other schemes are named", () => {
+  test("pulls take library:// and docker:// references and bare paths; other schemes are named", () => {
     expect(pullReferenceProblem("library://ana/tools/busybox:latest")).toBeNull();
     expect(pullReferenceProblem("ana/tools/busybox")).toBeNull();
     expect(pullReferenceProblem("LIBRARY://ana/tools/busybox")).toBeNull();
+    expect(pullReferenceProblem("docker://alpine:3.20")).toBeNull();
     expect(pullReferenceProblem("  ")).toMatch(/^Enter a reference/);
-    expect(pullReferenceProblem("docker://alpine:3.20")).toBe(
-      "Only library:// references can be pulled in this version; docker:// is not supported yet.",
+    expect(pullReferenceProblem("oras://ghcr.io/x/y:1")).toBe(
+      "This version pulls library:// and docker:// references only; oras:// is not supported yet.",
     );
-    expect(pullReferenceProblem("oras://ghcr.io/x/y:1")).toMatch(/oras:\/\/ is not supported yet/);
+    expect(pullReferenceProblem("SHUB://vsoch/hello-world")).toMatch(/shub:\/\/ is not supported yet/);
+  });
+
+  test("a pull's kind comes from the scheme; a bare path is a library one", () => {
+    expect(pullKind("library://ana/tools/busybox")).toBe("library");
+    expect(pullKind(" ana/tools/busybox")).toBe("library");
+    expect(pullKind("docker://alpine:3.19")).toBe("docker");
+    expect(pullKind("Docker://ghcr.io/org/app")).toBe("docker");
+    expect(pullKind("oras://ghcr.io/org/app:1")).toBeNull();
+    expect(pullKind("shub://vsoch/hello-world")).toBeNull();
+  });
+
+  test("the file a pull creates is <name>_<tag>.sif, latest without a tag", () => {
+    expect(pullFileName("library://ana/tools/busybox:1.36")).toBe("busybox_1.36.sif");
+    expect(pullFileName("library://cloud.sylabs.io/ana/tools/busybox")).toBe("busybox_latest.sif");
+    expect(pullFileName("ana/tools/bwa")).toBe("bwa_latest.sif");
+    expect(pullFileName("docker://alpine:3.19")).toBe("alpine_3.19.sif");
+    expect(pullFileName("docker://alpine")).toBe("alpine_latest.sif");
+    expect(pullFileName("docker://127.0.0.1:5000/lab/app:2.0")).toBe("app_2.0.sif");
+    expect(pullFileName("docker://ghcr.io/org/app")).toBe("app_latest.sif");
+    // Not known up front: ids, digests, unfinished or unsupported references.
+    expect(pullFileName(`library://ana/tools/busybox:sha256.${"a".repeat(64)}`)).toBeNull();
+    expect(pullFileName(`docker://alpine@sha256:${"b".repeat(64)}`)).toBeNull();
+    expect(pullFileName("docker://")).toBeNull();
+    expect(pullFileName("docker://alpine:")).toBeNull();
+    expect(pullFileName("oras://ghcr.io/org/app:1")).toBeNull();
   });
 
   test("SIF files are told by their name", () => {

@@ -118,18 +118,51 @@ export function containerReference(container: ContainerView): string {
   return `library://${container.entity}/${container.collection}/${container.name}`;
 }
 
+/** Where a pull comes from: a library, or a Docker/OCI registry (converted to SIF by the backend). */
+export type PullKind = "library" | "docker";
+
+const PULL_SCHEMES: Record<string, PullKind> = { library: "library", docker: "docker" };
+
+/** The scheme of a reference, lower-cased, without `://`; null for a bare path. */
+function schemeOf(reference: string): string | null {
+  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(reference.trim())?.[1].toLowerCase() ?? null;
+}
+
+/** What a typed reference pulls from; a bare path is a library one. Null when nothing this version pulls. */
+export function pullKind(reference: string): PullKind | null {
+  const scheme = schemeOf(reference);
+  return scheme === null ? "library" : (PULL_SCHEMES[scheme] ?? null);
+}
+
 /**
  * What is wrong with a reference typed to pull, in words, or null when it may be sent. Only
  * the scheme is checked here; the backend says what else is wrong.
  */
 export function pullReferenceProblem(reference: string): string | null {
-  const ref = reference.trim();
-  if (ref === "") return "Enter a reference to pull, like library://entity/collection/container:tag.";
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(ref)?.[1];
-  if (scheme !== undefined && scheme.toLowerCase() !== "library") {
-    return `Only library:// references can be pulled in this version; ${scheme}:// is not supported yet.`;
+  if (reference.trim() === "") {
+    return "Enter a reference to pull, like library://entity/collection/container:tag or docker://alpine:3.19.";
+  }
+  if (pullKind(reference) === null) {
+    return `This version pulls library:// and docker:// references only; ${schemeOf(reference)}:// is not supported yet.`;
   }
   return null;
+}
+
+/**
+ * The file a pull creates in the pull folder, as Apptainer names it: `<name>_<tag>.sif` from
+ * the last path component (`latest` without a tag). Null when that is not known up front:
+ * the reference is incomplete, or names an image by its id or digest.
+ */
+export function pullFileName(reference: string): string | null {
+  if (pullKind(reference) === null) return null;
+  const path = reference.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "");
+  // A digest (docker `@sha256:…`) or a library image id (`:sha256.…`) says no tag.
+  if (path.includes("@") || /:sha256\./i.test(path)) return null;
+  const last = path.slice(path.lastIndexOf("/") + 1);
+  const colon = last.indexOf(":");
+  const name = colon < 0 ? last : last.slice(0, colon);
+  const tag = colon < 0 ? "latest" : last.slice(colon + 1);
+  return name === "" || tag === "" ? null : `${name}_${tag}.sif`;
 }
 
 /** A SIF file by its name (drops carry paths only). */

@@ -10,6 +10,7 @@ import type { JobView } from "../lib/bindings/JobView";
 import type { PullRequest } from "../lib/bindings/PullRequest";
 import type { PushPlanView } from "../lib/bindings/PushPlanView";
 import type { PushRequest } from "../lib/bindings/PushRequest";
+import type { RegistryLoginView } from "../lib/bindings/RegistryLoginView";
 import type { Catalog } from "../lib/bindings/Catalog";
 import type { ContainerDetailView } from "../lib/bindings/ContainerDetailView";
 import type { ImportCandidate } from "../lib/bindings/ImportCandidate";
@@ -57,6 +58,8 @@ export interface FakeBackendOptions {
   keyserverHits?: KeyHitView[];
   /** The library remotes; none by default. */
   remotes?: RemoteView[];
+  /** Registry logins, Berth's and Docker config.json's; none by default. */
+  registryLogins?: RegistryLoginView[];
   /** What remotes_import_preview finds in Apptainer's remote.yaml files; none by default. */
   importCandidates?: ImportCandidate[];
   /** The library (the same for every remote): entity → collection → containers. */
@@ -135,6 +138,9 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     /** Tokens "in the keychain", by remote name; the UI never gets them back. */
     tokens: new Map<string, string>(),
     importCandidates: structuredClone(options.importCandidates ?? []),
+    registryLogins: structuredClone(options.registryLogins ?? []),
+    /** Registry passwords "in the keychain", by host; the UI never gets them back. */
+    registryPasswords: new Map<string, string>(),
     library: structuredClone(options.library ?? {}),
     jobs: structuredClone(options.jobs ?? []),
     cache: structuredClone(options.cache ?? { dir: "/home/ana/.cache/berth/library", entries: [], totalBytes: 0 }),
@@ -185,9 +191,10 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     if (!found) throw { code: "remote.no_default", message: "no remote given and no default remote is set", hint: null };
     return found.name;
   };
-  /** As the backend reads a reference: library:// or a bare path; other schemes are refused. */
-  const checkReference = (reference: string): void => {
+  /** As the backend reads a reference: library:// or a bare path (pulls: docker:// too); other schemes are refused. */
+  const checkReference = (reference: string, pull = false): void => {
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(reference)?.[1];
+    if (pull && scheme === "docker") return;
     if (scheme !== undefined && scheme !== "library") {
       throw {
         code: "ref.unsupported_scheme",
@@ -362,6 +369,38 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
       r.loggedIn = false;
       return state.remotes;
     },
+    registries_list: () => state.registryLogins,
+    registry_login: (args) => {
+      const host = String(args.host ?? "").trim().toLowerCase();
+      const username = String(args.username ?? "").trim();
+      const password = String(args.password ?? "");
+      if (host === "" || username === "" || password === "") {
+        throw {
+          code: "registry.invalid_login",
+          message: "a registry login needs a host, a username and a password",
+          hint: "Fill in all three; a token goes in the password field.",
+        };
+      }
+      if (!/^[a-z0-9.-]+(:\d+)?$/.test(host)) {
+        throw {
+          code: "registry.invalid_host",
+          message: `${String(args.host)}: not a registry host`,
+          hint: "Write the host only, like ghcr.io or 127.0.0.1:5000 — no https:// and no path.",
+        };
+      }
+      state.registryPasswords.set(host, password);
+      const others = state.registryLogins.filter((l) => l.source !== "berth" || l.host !== host);
+      state.registryLogins = [...others, { host, username, source: "berth", note: null }];
+      return state.registryLogins;
+    },
+    registry_logout: (args) => {
+      if (!state.registryLogins.some((l) => l.source === "berth" && l.host === args.host)) {
+        throw { code: "input.invalid", message: `Berth has no login for ${String(args.host)}.`, hint: null };
+      }
+      state.registryPasswords.delete(args.host as string);
+      state.registryLogins = state.registryLogins.filter((l) => l.source !== "berth" || l.host !== args.host);
+      return state.registryLogins;
+    },
     remotes_import_preview: () => state.importCandidates,
     remotes_import: (args) => {
       const report: ImportReport = { imported: [], failed: [] };
@@ -458,8 +497,12 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     },
     transfer_pull: (args) => {
       const request = args.request as PullRequest;
-      checkReference(request.reference);
-      const name = defaultRemoteName(request.remote);
+      checkReference(request.reference, true);
+      const docker = request.reference.startsWith("docker://");
+      // A docker:// job talks to the registry the reference names (Docker Hub without one).
+      const [first, ...rest] = request.reference.slice("docker://".length).split("/");
+      const registry = rest.length > 0 && (/[.:]/.test(first) || first === "localhost") ? first : "docker.io";
+      const name = docker ? registry : defaultRemoteName(request.remote);
       const folder = request.destination ?? state.pullFolder;
       if (folder === null) {
         throw {

@@ -10,6 +10,7 @@ import type { ContainerDetailView } from "../lib/bindings/ContainerDetailView";
 import type { ImportCandidate } from "../lib/bindings/ImportCandidate";
 import type { JobView } from "../lib/bindings/JobView";
 import type { LibraryImageView } from "../lib/bindings/LibraryImageView";
+import type { RegistryLoginView } from "../lib/bindings/RegistryLoginView";
 import type { RemoteView } from "../lib/bindings/RemoteView";
 import type { ImageDetails } from "../lib/bindings/ImageDetails";
 import type { KeyHitView } from "../lib/bindings/KeyHitView";
@@ -463,6 +464,28 @@ export function sampleLibrary(): Record<string, Record<string, ContainerDetailVi
   };
 }
 
+// ---- registry logins -------------------------------------------------------------------
+
+/** A registry password typed in a test: it must never be found in the page afterwards. */
+export const REGISTRY_PASSWORD = "ghp_registry-secret-0123456789";
+
+export function registryLogin(host: string, overrides: Partial<RegistryLoginView> = {}): RegistryLoginView {
+  return { host, username: "ana", source: "berth", note: null, ...overrides };
+}
+
+/** One login of Berth's, two found in Docker's config.json (one held by a credential helper). */
+export function sampleRegistryLogins(): RegistryLoginView[] {
+  return [
+    registryLogin("ghcr.io"),
+    registryLogin("docker.io", { username: "ana-docker", source: "docker-config" }),
+    registryLogin("registry.example.com", {
+      username: "",
+      source: "docker-config",
+      note: "managed by docker-credential-desktop, not read",
+    }),
+  ];
+}
+
 // ---- transfers --------------------------------------------------------------------------
 
 /** "Now" for jobs and the cache: 2025-11-24, in Unix milliseconds. */
@@ -568,6 +591,22 @@ export function succeededPull(id = "job-pulled", overrides: Partial<PullResultVi
       verifyError: null,
       ...overrides,
     },
+  });
+}
+
+/** A docker:// pull in its unpacking phase: 12 of 30 MiB of layers, at 3 MiB/s. */
+export function dockerPull(id = "job-docker", overrides: Partial<JobView> = {}): JobView {
+  return pullJob(id, {
+    title: "Pull docker://alpine:3.19",
+    remote: "docker.io",
+    source: "docker://alpine:3.19",
+    destination: `${PULL_FOLDER}/alpine_3.19.sif`,
+    phase: "unpacking",
+    bytesDone: 12 * 1024 * 1024,
+    bytesTotal: 30 * 1024 * 1024,
+    rate: 3 * 1024 * 1024,
+    etaSeconds: 6,
+    ...overrides,
   });
 }
 

@@ -1,0 +1,240 @@
+//! `docker://` pulls: the image resolved for the platform, its layers fetched into the
+//! shared blob store (verified), applied to a virtual root file system, the Apptainer
+//! skeleton added, SquashFS written and the SIF assembled — then cached by manifest and
+//! platform (as Apptainer's `oci-tmp` cache) and copied into place.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use berth_oci::{
+    BlobStore, CredentialSource, Credentials, ImageRef, Platform, RegistryClient, RegistryOptions,
+};
+use berth_progress::Phase;
+use berth_sifbuild::{RootFs, SkeletonInput};
+use sha2::{Digest, Sha256};
+
+use crate::image_cache::ImageCache;
+use crate::jobs::JobHandle;
+use crate::model_transfer::{JobPhase, JobResult, PullRequest, PullResultView};
+use crate::registries::RegistryLogins;
+use crate::{Error, Result};
+
+/// Layers downloaded at once.
+const BLOB_CONCURRENCY: usize = 4;
+
+/// Registry credentials from Berth's logins (keychain) and Docker's config.json.
+struct Logins(Arc<RegistryLogins>);
+
+impl CredentialSource for Logins {
+    fn credentials(&self, host: &str) -> Option<Credentials> {
+        match self.0.credentials_for(host) {
+            Ok(Some((username, token))) => Some(Credentials {
+                username,
+                password: token.expose().to_owned(),
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!("registry login for {host} not readable: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// A registry client for `r`: plain http only for a registry on this machine (as Docker
+/// treats 127.0.0.0/8), credentials from the logins.
+pub(crate) fn client_for(
+    r: &ImageRef,
+    logins: Option<Arc<RegistryLogins>>,
+) -> Result<RegistryClient> {
+    let host = r.registry().to_owned();
+    let loopback = {
+        let name = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+        name == "localhost" || name.starts_with("127.") || name == "[::1]"
+    };
+    let opts = RegistryOptions {
+        plain_http_hosts: if loopback { vec![host] } else { Vec::new() },
+        credentials: logins.map(|l| Arc::new(Logins(l)) as Arc<dyn CredentialSource>),
+        ..RegistryOptions::default()
+    };
+    Ok(RegistryClient::new(opts)?)
+}
+
+/// Runs a docker:// pull into `dest`.
+pub(crate) async fn pull_docker(
+    r: &ImageRef,
+    req: &PullRequest,
+    dest: &Path,
+    cache: &ImageCache,
+    logins: Option<Arc<RegistryLogins>>,
+    job: &JobHandle,
+) -> Result<JobResult> {
+    let progress = job.progress();
+    let cancel = job.cancel().clone();
+    let platform = match req.arch.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => Platform::linux(a, None)?,
+        None => Platform::host(),
+    };
+    let client = client_for(r, logins)?;
+    progress.phase(Phase::Resolving, None);
+    let image = client.resolve(r, &platform, &cancel).await?;
+
+    // Apptainer's cache key: the manifest digest, the arch and the variant (§2 step 2).
+    let digest_hex = image
+        .manifest_digest
+        .split_once(':')
+        .map_or(image.manifest_digest.as_str(), |(_, h)| h);
+    let key = hex(&Sha256::digest(format!(
+        "{digest_hex}{}{}",
+        platform.architecture,
+        platform.variant.clone().unwrap_or_default()
+    )));
+    let reference = format!("docker://{r}");
+    if !req.no_cache {
+        if let Some(cached) = cache.converted(&key, &reference) {
+            job.phase(JobPhase::Finishing, None);
+            crate::transfers::place_file(&cached, dest, req.force, false).await?;
+            return Ok(result(r, &image.manifest_digest, dest, true));
+        }
+    }
+    let store = BlobStore::new(cache.blobs_dir());
+    let blobs = client
+        .fetch_blobs(
+            r,
+            &image.manifest.layers,
+            &store,
+            BLOB_CONCURRENCY,
+            progress.clone(),
+            &cancel,
+        )
+        .await?;
+    touch(&blobs);
+    let work = cache.build_dir()?;
+    let built = build_sif(r, &image, &platform, &blobs, work.path(), job).await?;
+    job.phase(JobPhase::Finishing, None);
+    cancel.check()?;
+    if req.no_cache {
+        crate::transfers::place_file(&built, dest, req.force, true).await?;
+    } else {
+        let cached = cache.commit_converted(&built, &key, &reference, &image.manifest_digest)?;
+        crate::transfers::place_file(&cached, dest, req.force, false).await?;
+    }
+    Ok(result(r, &image.manifest_digest, dest, false))
+}
+
+/// Marks reused layers as used now, so cleaning by age keeps what pulls still need.
+fn touch(blobs: &[PathBuf]) {
+    for b in blobs {
+        if let Ok(f) = std::fs::File::options().append(true).open(b) {
+            let _ = f.set_modified(SystemTime::now());
+        }
+    }
+}
+
+fn result(r: &ImageRef, digest: &str, dest: &Path, from_cache: bool) -> JobResult {
+    let size = std::fs::metadata(dest).map_or(0, |m| m.len());
+    JobResult::Pulled(PullResultView {
+        path: dest.display().to_string(),
+        reference: format!("docker://{r}"),
+        hash: digest.to_owned(),
+        size,
+        from_cache,
+        resumed_from: 0,
+        verify: None,
+        verify_error: None,
+    })
+}
+
+/// Layers → root file system → skeleton → SquashFS → SIF, in `work` (a temp dir on the
+/// cache's file system); returns the finished SIF inside it, for the caller to move.
+async fn build_sif(
+    r: &ImageRef,
+    image: &berth_oci::ResolvedImage,
+    platform: &Platform,
+    blobs: &[PathBuf],
+    work: &Path,
+    job: &JobHandle,
+) -> Result<PathBuf> {
+    let progress = job.progress();
+    let cancel = job.cancel().clone();
+    let layers: Vec<(PathBuf, String, u64)> = image
+        .manifest
+        .layers
+        .iter()
+        .zip(blobs)
+        .map(|(d, p)| (p.clone(), d.media_type.clone(), d.size))
+        .collect();
+    let from = r.to_string();
+    let config = image.config.config_value.clone();
+    let arch_wanted = platform.architecture.clone();
+    let variant = platform.variant.clone();
+    let top_digest = image.top_digest.clone();
+    let work_dir = work.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || -> Result<PathBuf> {
+        let mut root = RootFs::new(&work_dir)?;
+        let total: u64 = layers.iter().map(|(_, _, s)| s).sum();
+        progress.phase(Phase::Unpacking, Some(total));
+        for (path, media_type, size) in &layers {
+            cancel.check()?;
+            root.apply_layer(path, media_type, &cancel)?;
+            progress.advance(*size);
+        }
+        let definition = berth_sifbuild::definition_for_pull(&from);
+        let arch = berth_sifbuild::detect_arch(&root).unwrap_or_else(|| arch_wanted.clone());
+        berth_sifbuild::add_oci_skeleton(
+            &mut root,
+            &SkeletonInput {
+                definition: &definition,
+                bootstrap: "docker",
+                from: &from,
+                config: &config,
+                arch: &arch_wanted,
+                variant: variant.as_deref(),
+                build_time: build_time(),
+                base_name: Some(&from),
+                base_digest: Some(&top_digest),
+                berth_version: env!("CARGO_PKG_VERSION"),
+            },
+        )?;
+        let inspect = berth_sifbuild::inspect_metadata_json(&root)?;
+        let oci_config = berth_sifbuild::oci_config_json(&config);
+        let squashfs = work_dir.join("rootfs.squashfs");
+        berth_sifbuild::write_squashfs(&root, &squashfs, progress.clone(), &cancel)?;
+        drop(root);
+        progress.phase(Phase::Assembling, None);
+        let sif = work_dir.join("image.sif");
+        berth_sifbuild::assemble_sif(
+            &sif,
+            definition.as_bytes(),
+            &[
+                ("inspect-metadata.json", inspect),
+                ("oci-config.json", oci_config),
+            ],
+            &squashfs,
+            &arch,
+        )?;
+        Ok(sif)
+    })
+    .await
+    .map_err(|e| Error::io(work, std::io::Error::other(e)))??;
+    Ok(out)
+}
+
+/// `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+fn build_time() -> SystemTime {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or_else(SystemTime::now, |s| {
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s)
+        })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
