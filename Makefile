@@ -53,6 +53,7 @@ bench:
 	bench/inspect.sh
 	bench/signing.sh
 	bench/transfer.sh
+	bench/convert.sh
 
 clean:
 	cargo clean
