@@ -175,6 +175,20 @@ describe("acting on jobs", () => {
     expect(within(card("job-pull-failed")).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "41");
   });
 
+  test("a cancel whose answer arrives after the cancelled event leaves the job cancelled", async () => {
+    const { backend, user } = await openTransfers({ jobs: [runningPush()] });
+    const running = await waitFor(() => card("job-push"));
+    backend.handlers.job_cancel = async () => {
+      // The backend's event overtakes the command's answer, which still says "running".
+      await backend.emitJob({ ...runningPush(), state: "cancelled", finishedAt: runningPush().startedAt + 1000 });
+      return runningPush();
+    };
+    await user.click(within(running).getByTestId("job-cancel"));
+    await waitFor(() => expect(card("job-push")).toHaveAttribute("data-state", "cancelled"));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(card("job-push")).toHaveAttribute("data-state", "cancelled");
+  });
+
   test("a refused cancel says why", async () => {
     const { user } = await openTransfers({
       jobs: [runningPush()],

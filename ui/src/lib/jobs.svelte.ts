@@ -10,6 +10,16 @@ import type { Toasts } from "./toasts.svelte";
  * backend's `job-updated` events keep it current, and so do the answers of the commands
  * that start, cancel or retry a job.
  */
+/**
+ * Whether `incoming` is an older picture of the job than `current`. A command's answer can
+ * reach the window after an event sent later (cancel answers "running" while the
+ * "cancelled" event is already here); a finished job never goes back to running unless it
+ * was started again (a retry has a later start time).
+ */
+function isOlder(incoming: JobView, current: JobView): boolean {
+  return incoming.state === "running" && current.state !== "running" && incoming.startedAt <= current.startedAt;
+}
+
 export class JobsStore {
   jobs = $state<JobView[] | null>(null);
   loading = $state(false);
@@ -61,9 +71,10 @@ export class JobsStore {
 
   /** A job as a command answered it (started, cancelled, retried): no announcement. */
   put(job: JobView): void {
-    if (this.#changedDuringLoad) this.#changedDuringLoad[job.id] = job;
     const list = this.jobs ?? [];
     const index = list.findIndex((j) => j.id === job.id);
+    if (index >= 0 && isOlder(job, list[index])) return;
+    if (this.#changedDuringLoad) this.#changedDuringLoad[job.id] = job;
     if (index < 0) this.jobs = [job, ...list];
     else this.jobs = list.map((j, i) => (i === index ? job : j));
   }

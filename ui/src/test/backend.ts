@@ -543,6 +543,8 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
       if (found.state === "running") throw { code: "job.running", message: "the transfer is still running", hint: null };
       return putJob({
         ...found,
+        // As the backend: a retry is a new start.
+        startedAt: Math.max(Date.now(), found.startedAt + 1),
         state: "running",
         phase: "queued",
         bytesDone: found.resumable ? (found.resumeFrom ?? 0) : 0,
