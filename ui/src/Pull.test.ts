@@ -176,21 +176,26 @@ describe("Pull page", () => {
     expect(backend.callsOf("transfer_pull")[1].request).toMatchObject({ remote: "site", reference: "lab/tools/bwa", arch: null });
   });
 
-  test("oras:// and shub:// are refused in place, before anything is sent", async () => {
+  test("oras:// pulls a SIF from a registry, with its signatures checked; shub:// is refused in place", async () => {
     const { backend, user } = await openPull({ pullFolder: PULL_FOLDER });
     await user.type(screen.getByTestId("pull-ref"), "oras://ghcr.io/lab/app:1.0");
-    expect(screen.getByTestId("pull-ref-problem")).toHaveTextContent(
-      "This version pulls library:// and docker:// references only; oras:// is not supported yet.",
-    );
-    expect(screen.getByTestId("pull-ref")).toHaveAttribute("aria-invalid", "true");
-    expect(screen.queryByTestId("pull-kind")).not.toBeInTheDocument();
-    expect(screen.queryByTestId("pull-file-name")).not.toBeInTheDocument();
+    expect(screen.getByTestId("pull-kind")).toHaveTextContent("SIF image stored in an OCI registry (oras).");
+    expect(screen.getByTestId("pull-file-name")).toHaveTextContent("app_1.0.sif");
     await user.keyboard("{Enter}");
+    await waitFor(() => expect(backend.callsOf("transfer_pull")).toHaveLength(1));
+    expect(backend.callsOf("transfer_pull")[0].request).toMatchObject({
+      remote: null,
+      reference: "oras://ghcr.io/lab/app:1.0",
+      verify: true,
+    });
 
     await user.clear(screen.getByTestId("pull-ref"));
     await user.type(screen.getByTestId("pull-ref"), "shub://vsoch/hello-world{Enter}");
-    expect(screen.getByTestId("pull-ref-problem")).toHaveTextContent("shub:// is not supported yet.");
-    expect(backend.callsOf("transfer_pull")).toHaveLength(0);
+    expect(screen.getByTestId("pull-ref-problem")).toHaveTextContent(
+      "This version pulls library://, docker:// and oras:// references; shub:// is not supported yet.",
+    );
+    expect(screen.getByTestId("pull-ref")).toHaveAttribute("aria-invalid", "true");
+    expect(backend.callsOf("transfer_pull")).toHaveLength(1);
   });
 
   test("a docker:// reference is a Docker/OCI image: no remote, the arch and the name it is saved under", async () => {

@@ -24,7 +24,8 @@ use crate::remote_cmd::remotes;
 pub struct PushArgs {
     /// The SIF file.
     file: PathBuf,
-    /// `library://entity/collection/container[:tag1,tag2]` (tag `latest` when none).
+    /// `library://entity/collection/container[:tag1,tag2]` (tag `latest` when none), or
+    /// `oras://registry/name:tag` (the SIF as an OCI artifact).
     reference: String,
     /// Description of the image (only used when the library has no image with these bytes).
     #[arg(short = 'D', long)]
@@ -45,8 +46,8 @@ pub struct PushArgs {
 
 #[derive(Args)]
 pub struct PullArgs {
-    /// Output file or folder (default: `<name>_<tag>.sif` here); then `library://REF` or
-    /// `docker://IMAGE` (converted to SIF).
+    /// Output file or folder (default: `<name>_<tag>.sif` here); then `library://REF`,
+    /// `docker://IMAGE` (converted to SIF) or `oras://REF`.
     #[arg(num_args = 1..=2, value_names = ["OUT", "REF"], required = true)]
     args: Vec<String>,
     /// Architecture (default: this machine's).

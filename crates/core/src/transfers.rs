@@ -195,21 +195,27 @@ impl Transfers {
     /// Registers a push job after quick checks (reference, remote, file); the caller runs
     /// it with [`Transfers::run_push`].
     pub fn begin_push(&self, req: &PushRequest, reuse: Option<&str>) -> Result<JobHandle> {
-        let r = parse_ref(&req.reference)?;
-        push_path(&r)?;
-        let remote = self.libraries.pick_remote(req.remote.as_deref(), &r)?;
         let file = PathBuf::from(&req.file);
         file_size(&file)?;
         let name = file
             .file_name()
             .map_or_else(|| req.file.clone(), |n| n.to_string_lossy().into_owned());
+        let (remote, destination) = match oras_ref(&req.reference)? {
+            Some(r) => (r.registry().to_owned(), format!("oras://{r}")),
+            None => {
+                let r = parse_ref(&req.reference)?;
+                push_path(&r)?;
+                let remote = self.libraries.pick_remote(req.remote.as_deref(), &r)?;
+                (remote.name, canonical(&r))
+            }
+        };
         self.jobs.begin(
             JobSpec {
                 kind: JobKind::Push,
-                title: format!("Push {name} to {}", canonical(&r)),
-                remote: remote.name,
+                title: format!("Push {name} to {destination}"),
+                remote,
                 source: req.file.clone(),
-                destination: Some(canonical(&r)),
+                destination: Some(destination),
                 request: JobRequest::Push(req.clone()),
             },
             reuse,
@@ -218,8 +224,45 @@ impl Transfers {
 
     /// Runs a registered push to its end.
     pub async fn run_push(&self, req: PushRequest, job: JobHandle) -> JobView {
-        let outcome = self.push(&req, &job).await.map_err(|e| ApiError::from(&e));
-        job.finish(outcome)
+        let outcome = match oras_ref(&req.reference) {
+            Ok(Some(r)) => self.push_oras(&r, &req, &job).await,
+            Ok(None) => self.push(&req, &job).await,
+            Err(e) => Err(e),
+        };
+        job.finish(outcome.map_err(|e| ApiError::from(&e)))
+    }
+
+    /// `oras://` push: the SIF as an OCI artifact (library-api.md §11.2). No signature gate:
+    /// like `apptainer push … oras://`, the registry keeps the signatures inside the SIF.
+    async fn push_oras(
+        &self,
+        r: &berth_oci::ImageRef,
+        req: &PushRequest,
+        job: &JobHandle,
+    ) -> Result<JobResult> {
+        let file = PathBuf::from(&req.file);
+        let size = file_size(&file)?;
+        let arch = match req.arch.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => a.to_owned(),
+            None => image_arch(&file)?.unwrap_or_default(),
+        };
+        let client = crate::oci_pull::client_for(r, self.registries.clone())?;
+        let digest = client
+            .oras_push_sif(r, &file, job.progress(), job.cancel())
+            .await?;
+        Ok(JobResult::Pushed(PushResultView {
+            reference: format!("oras://{r}"),
+            hash: digest,
+            size,
+            arch,
+            tags: r.tag().map(|t| vec![t.to_owned()]).unwrap_or_default(),
+            uploaded: true,
+            created: Vec::new(),
+            quota_used: None,
+            quota_total: None,
+            quota_line: None,
+            container_url: None,
+        }))
     }
 
     async fn push(&self, req: &PushRequest, job: &JobHandle) -> Result<JobResult> {
@@ -316,6 +359,11 @@ impl Transfers {
                 format!("docker://{r}"),
                 r.default_sif_name(),
             ),
+            PullSource::Oras(r) => (
+                r.registry().to_owned(),
+                format!("oras://{r}"),
+                r.default_sif_name(),
+            ),
         };
         let dest = self.destination(req, &name)?;
         if !req.force && dest.exists() && reuse.is_none() {
@@ -351,6 +399,10 @@ impl Transfers {
                     )
                     .await
                 }
+                Err(e) => Err(e),
+            },
+            Ok(PullSource::Oras(r)) => match self.destination(&req, &r.default_sif_name()) {
+                Ok(dest) => self.pull_oras(&r, &req, &dest, &job).await,
                 Err(e) => Err(e),
             },
             _ => self.pull(&req, &job, &mut partial).await,
@@ -431,20 +483,7 @@ impl Transfers {
         job.cancel().check()?;
         place_file(&source, &dest, req.force, req.no_cache).await?;
         let (verify, verify_error) = if req.verify {
-            let keys = self.keys.clone();
-            let path = dest.clone();
-            match tokio::task::spawn_blocking(move || keys.verify_image(&path, false)).await {
-                Ok(Ok(v)) => (Some(v), None),
-                Ok(Err(e)) => (None, Some(ApiError::from(&e))),
-                Err(e) => (
-                    None,
-                    Some(ApiError {
-                        code: "internal.task_failed".into(),
-                        message: e.to_string(),
-                        hint: None,
-                    }),
-                ),
-            }
+            self.check_signatures(&dest).await
         } else {
             (None, None)
         };
@@ -458,6 +497,65 @@ impl Transfers {
             verify,
             verify_error,
         }))
+    }
+
+    /// `oras://` pull: the SIF blob fetched (verified) into the shared blob store, then
+    /// copied into place; its signatures checked when asked.
+    async fn pull_oras(
+        &self,
+        r: &berth_oci::ImageRef,
+        req: &PullRequest,
+        dest: &Path,
+        job: &JobHandle,
+    ) -> Result<JobResult> {
+        let platform = match req.arch.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => berth_oci::Platform::linux(a, None)?,
+            None => berth_oci::Platform::host(),
+        };
+        let client = crate::oci_pull::client_for(r, self.registries.clone())?;
+        let store = berth_oci::BlobStore::new(self.cache.blobs_dir());
+        let (blob, path) = client
+            .oras_pull_sif(r, &platform, &store, job.progress(), job.cancel())
+            .await?;
+        job.phase(JobPhase::Finishing, None);
+        job.cancel().check()?;
+        place_file(&path, dest, req.force, false).await?;
+        let (verify, verify_error) = if req.verify {
+            self.check_signatures(dest).await
+        } else {
+            (None, None)
+        };
+        Ok(JobResult::Pulled(PullResultView {
+            path: dest.display().to_string(),
+            reference: format!("oras://{r}"),
+            hash: blob.digest,
+            size: blob.size,
+            from_cache: false,
+            resumed_from: 0,
+            verify,
+            verify_error,
+        }))
+    }
+
+    /// The signature check after a pull, as a view or the reason it could not run.
+    async fn check_signatures(
+        &self,
+        path: &Path,
+    ) -> (Option<crate::model::VerifyView>, Option<ApiError>) {
+        let keys = self.keys.clone();
+        let path = path.to_path_buf();
+        match tokio::task::spawn_blocking(move || keys.verify_image(&path, false)).await {
+            Ok(Ok(v)) => (Some(v), None),
+            Ok(Err(e)) => (None, Some(ApiError::from(&e))),
+            Err(e) => (
+                None,
+                Some(ApiError {
+                    code: "internal.task_failed".into(),
+                    message: e.to_string(),
+                    hint: None,
+                }),
+            ),
+        }
     }
 
     /// The file a pull writes: the request's file, or `name` in the request's folder or
@@ -559,6 +657,8 @@ pub enum PullSource {
     Library(LibraryRef),
     /// `docker://…`, converted to SIF.
     Docker(berth_oci::ImageRef),
+    /// `oras://…`: a SIF stored as an OCI artifact.
+    Oras(berth_oci::ImageRef),
 }
 
 /// The source a pull reference names, by its scheme.
@@ -568,7 +668,20 @@ pub fn parse_source(text: &str) -> Result<PullSource> {
         Some((scheme, _)) if scheme.eq_ignore_ascii_case("docker") => {
             Ok(PullSource::Docker(berth_oci::ImageRef::parse(t)?))
         }
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("oras") => {
+            Ok(PullSource::Oras(berth_oci::ImageRef::parse(rest)?))
+        }
         _ => Ok(PullSource::Library(parse_ref(t)?)),
+    }
+}
+
+/// The registry reference of an `oras://` push or pull; `None` for other schemes.
+fn oras_ref(text: &str) -> Result<Option<berth_oci::ImageRef>> {
+    match text.trim().split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("oras") => {
+            Ok(Some(berth_oci::ImageRef::parse(rest)?))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -135,3 +135,47 @@ async fn a_docker_image_becomes_a_sif_that_carries_its_command() {
     assert_eq!(failed.error.unwrap().code, "oci.not_found");
     assert!(!missing.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sif_pushed_with_oras_comes_back_identical() {
+    let registry = RegistryPeer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = transfers(dir.path());
+    let sif = dir.path().join("busybox.sif");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/testdata/sif/images/apptainer-e2e/busybox_amd64.sif"),
+        &sif,
+    )
+    .unwrap();
+    let reference = format!("oras://{}/sifs/busybox:1.36", registry.host());
+    let req = berth_core::model_transfer::PushRequest {
+        remote: None,
+        file: sif.display().to_string(),
+        reference: reference.clone(),
+        description: String::new(),
+        arch: None,
+        allow_unsigned: false,
+        private: false,
+    };
+    let job = t.begin_push(&req, None).unwrap();
+    let pushed = t.run_push(req, job).await;
+    let Some(JobResult::Pushed(p)) = pushed.result else {
+        panic!("{:?}", pushed.error)
+    };
+    assert!(p.hash.starts_with("sha256:"));
+    assert_eq!(p.arch, "amd64");
+    assert_eq!(
+        p.reference,
+        format!("oras://{}/sifs/busybox:1.36", registry.host())
+    );
+
+    let back = dir.path().join("back.sif");
+    let pulled = pull(&t, &reference, &back).await;
+    let Some(JobResult::Pulled(r)) = pulled.result else {
+        panic!("{:?}", pulled.error)
+    };
+    assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&sif).unwrap());
+    assert_eq!(r.size, std::fs::metadata(&sif).unwrap().len());
+    assert!(r.verify.is_none(), "verify was not asked for");
+}

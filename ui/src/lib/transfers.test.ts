@@ -78,15 +78,13 @@ describe("references", () => {
     ).toBe("library://ana/tools/busybox");
   });
 
-  test("pulls take library:// and docker:// references and bare paths; other schemes are named", () => {
+  test("pulls take library://, docker:// and oras:// references and bare paths; other schemes are named", () => {
     expect(pullReferenceProblem("library://ana/tools/busybox:latest")).toBeNull();
     expect(pullReferenceProblem("ana/tools/busybox")).toBeNull();
     expect(pullReferenceProblem("LIBRARY://ana/tools/busybox")).toBeNull();
     expect(pullReferenceProblem("docker://alpine:3.20")).toBeNull();
     expect(pullReferenceProblem("  ")).toMatch(/^Enter a reference/);
-    expect(pullReferenceProblem("oras://ghcr.io/x/y:1")).toBe(
-      "This version pulls library:// and docker:// references only; oras:// is not supported yet.",
-    );
+    expect(pullReferenceProblem("oras://ghcr.io/x/y:1")).toBeNull();
     expect(pullReferenceProblem("SHUB://vsoch/hello-world")).toMatch(/shub:\/\/ is not supported yet/);
   });
 
@@ -95,7 +93,7 @@ describe("references", () => {
     expect(pullKind(" ana/tools/busybox")).toBe("library");
     expect(pullKind("docker://alpine:3.19")).toBe("docker");
     expect(pullKind("Docker://ghcr.io/org/app")).toBe("docker");
-    expect(pullKind("oras://ghcr.io/org/app:1")).toBeNull();
+    expect(pullKind("oras://ghcr.io/org/app:1")).toBe("oras");
     expect(pullKind("shub://vsoch/hello-world")).toBeNull();
   });
 
@@ -112,7 +110,8 @@ describe("references", () => {
     expect(pullFileName(`docker://alpine@sha256:${"b".repeat(64)}`)).toBeNull();
     expect(pullFileName("docker://")).toBeNull();
     expect(pullFileName("docker://alpine:")).toBeNull();
-    expect(pullFileName("oras://ghcr.io/org/app:1")).toBeNull();
+    expect(pullFileName("oras://ghcr.io/org/app:1")).toBe("app_1.sif");
+    expect(pullFileName("shub://vsoch/hello-world")).toBeNull();
   });
 
   test("SIF files are told by their name", () => {

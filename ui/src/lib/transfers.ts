@@ -118,10 +118,13 @@ export function containerReference(container: ContainerView): string {
   return `library://${container.entity}/${container.collection}/${container.name}`;
 }
 
-/** Where a pull comes from: a library, or a Docker/OCI registry (converted to SIF by the backend). */
-export type PullKind = "library" | "docker";
+/**
+ * Where a pull comes from: a library, a Docker/OCI image (converted to SIF by the backend),
+ * or a SIF stored in an OCI registry (oras).
+ */
+export type PullKind = "library" | "docker" | "oras";
 
-const PULL_SCHEMES: Record<string, PullKind> = { library: "library", docker: "docker" };
+const PULL_SCHEMES: Record<string, PullKind> = { library: "library", docker: "docker", oras: "oras" };
 
 /** The scheme of a reference, lower-cased, without `://`; null for a bare path. */
 function schemeOf(reference: string): string | null {
@@ -143,7 +146,7 @@ export function pullReferenceProblem(reference: string): string | null {
     return "Enter a reference to pull, like library://entity/collection/container:tag or docker://alpine:3.19.";
   }
   if (pullKind(reference) === null) {
-    return `This version pulls library:// and docker:// references only; ${schemeOf(reference)}:// is not supported yet.`;
+    return `This version pulls library://, docker:// and oras:// references; ${schemeOf(reference)}:// is not supported yet.`;
   }
   return null;
 }
