@@ -176,7 +176,7 @@ describe("Pull page", () => {
     expect(backend.callsOf("transfer_pull")[1].request).toMatchObject({ remote: "site", reference: "lab/tools/bwa", arch: null });
   });
 
-  test("oras:// pulls a SIF from a registry, with its signatures checked; shub:// is refused in place", async () => {
+  test("oras:// and shub:// pull a SIF from a registry, with its signatures checked; other schemes are refused in place", async () => {
     const { backend, user } = await openPull({ pullFolder: PULL_FOLDER });
     await user.type(screen.getByTestId("pull-ref"), "oras://ghcr.io/lab/app:1.0");
     expect(screen.getByTestId("pull-kind")).toHaveTextContent("SIF image stored in an OCI registry (oras).");
@@ -190,12 +190,20 @@ describe("Pull page", () => {
     });
 
     await user.clear(screen.getByTestId("pull-ref"));
-    await user.type(screen.getByTestId("pull-ref"), "shub://vsoch/hello-world{Enter}");
+    await user.type(screen.getByTestId("pull-ref"), "shub://vsoch/hello-world");
+    expect(screen.getByTestId("pull-kind")).toHaveTextContent("SIF image from a Singularity Hub registry.");
+    expect(screen.getByTestId("pull-file-name")).toHaveTextContent("hello-world_latest.sif");
+    await user.keyboard("{Enter}");
+    await waitFor(() => expect(backend.callsOf("transfer_pull")).toHaveLength(2));
+    expect(backend.callsOf("transfer_pull")[1].request).toMatchObject({ remote: null, reference: "shub://vsoch/hello-world" });
+
+    await user.clear(screen.getByTestId("pull-ref"));
+    await user.type(screen.getByTestId("pull-ref"), "http://example.org/x.sif{Enter}");
     expect(screen.getByTestId("pull-ref-problem")).toHaveTextContent(
-      "This version pulls library://, docker:// and oras:// references; shub:// is not supported yet.",
+      "Berth pulls library://, docker://, oras:// and shub:// references, not http://.",
     );
     expect(screen.getByTestId("pull-ref")).toHaveAttribute("aria-invalid", "true");
-    expect(backend.callsOf("transfer_pull")).toHaveLength(1);
+    expect(backend.callsOf("transfer_pull")).toHaveLength(2);
   });
 
   test("a docker:// reference is a Docker/OCI image: no remote, the arch and the name it is saved under", async () => {

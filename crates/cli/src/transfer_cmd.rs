@@ -47,7 +47,7 @@ pub struct PushArgs {
 #[derive(Args)]
 pub struct PullArgs {
     /// Output file or folder (default: `<name>_<tag>.sif` here); then `library://REF`,
-    /// `docker://IMAGE` (converted to SIF) or `oras://REF`.
+    /// `docker://IMAGE` (converted to SIF), `oras://REF` or `shub://USER/CONTAINER[:TAG]`.
     #[arg(num_args = 1..=2, value_names = ["OUT", "REF"], required = true)]
     args: Vec<String>,
     /// Architecture (default: this machine's).

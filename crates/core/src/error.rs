@@ -404,7 +404,7 @@ impl Error {
             "job.not_found" => "The transfer list changed; refresh it.",
             "job.running" => "Wait for it to finish, or cancel it first.",
             "pull.no_destination" => "Choose a folder for pulled images once; Berth remembers it.",
-            "ref.unsupported_scheme" => "Use library://entity/collection/container:tag, docker://image:tag (converted to SIF) or oras://registry/name:tag.",
+            "ref.unsupported_scheme" => "Use library://entity/collection/container:tag, docker://image:tag (converted to SIF), oras://registry/name:tag or shub://user/container:tag.",
             "remote.no_default" => "Add a remote on the Remotes page (or `berth remote add`) and make it the default.",
             "push.unknown_arch" => "Give the architecture explicitly (--arch amd64).",
             _ => return None,

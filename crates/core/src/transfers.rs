@@ -10,6 +10,7 @@ use berth_library::{
     digest_file, discard_partial, DownloadOptions, DownloadSpec, LibraryClient, LibraryRef, Phase,
     PushSpec, UploadOptions, MULTIPART_THRESHOLD,
 };
+use sha2::Digest as _;
 
 use crate::image_cache::ImageCache;
 use crate::jobs::{JobHandle, JobRequest, JobSpec, Jobs};
@@ -364,6 +365,7 @@ impl Transfers {
                 format!("oras://{r}"),
                 r.default_sif_name(),
             ),
+            PullSource::Shub(r) => (r.registry().to_owned(), r.to_string(), r.default_sif_name()),
         };
         let dest = self.destination(req, &name)?;
         if !req.force && dest.exists() && reuse.is_none() {
@@ -403,6 +405,10 @@ impl Transfers {
             },
             Ok(PullSource::Oras(r)) => match self.destination(&req, &r.default_sif_name()) {
                 Ok(dest) => self.pull_oras(&r, &req, &dest, &job).await,
+                Err(e) => Err(e),
+            },
+            Ok(PullSource::Shub(r)) => match self.destination(&req, &r.default_sif_name()) {
+                Ok(dest) => self.pull_shub(&r, &req, &dest, &job).await,
                 Err(e) => Err(e),
             },
             _ => self.pull(&req, &job, &mut partial).await,
@@ -537,6 +543,57 @@ impl Transfers {
         }))
     }
 
+    /// `shub://` pull: the manifest, then the file into the cache under its commit (the
+    /// reference's cache key), then copied into place; signatures checked when asked.
+    async fn pull_shub(
+        &self,
+        r: &berth_library::ShubRef,
+        req: &PullRequest,
+        dest: &Path,
+        job: &JobHandle,
+    ) -> Result<JobResult> {
+        let progress = job.progress();
+        progress.phase(Phase::Resolving, None);
+        let client = berth_library::ShubClient::new(is_loopback_url(r.registry()))?;
+        let manifest = client.manifest(r).await?;
+        job.cancel().check()?;
+        let dir = self.cache.root().join("shub");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let key = format!("{:x}", sha2::Sha256::digest(manifest.commit.as_bytes()));
+        let cached = dir.join(format!("{key}.sif"));
+        let from_cache = !req.no_cache && !manifest.commit.is_empty() && cached.is_file();
+        let size = if from_cache {
+            std::fs::metadata(&cached).map_or(0, |m| m.len())
+        } else {
+            let partial = dir.join(format!(".{key}.{}.partial", uuid::Uuid::new_v4()));
+            let n = client
+                .download(&manifest, &partial, progress, job.cancel())
+                .await?;
+            std::fs::rename(&partial, &cached).map_err(|e| Error::io(&cached, e))?;
+            n
+        };
+        job.phase(JobPhase::Finishing, None);
+        place_file(&cached, dest, req.force, false).await?;
+        if req.no_cache {
+            let _ = std::fs::remove_file(&cached);
+        }
+        let (verify, verify_error) = if req.verify {
+            self.check_signatures(dest).await
+        } else {
+            (None, None)
+        };
+        Ok(JobResult::Pulled(PullResultView {
+            path: dest.display().to_string(),
+            reference: r.to_string(),
+            hash: manifest.commit.clone(),
+            size,
+            from_cache,
+            resumed_from: 0,
+            verify,
+            verify_error,
+        }))
+    }
+
     /// The signature check after a pull, as a view or the reason it could not run.
     async fn check_signatures(
         &self,
@@ -659,6 +716,8 @@ pub enum PullSource {
     Docker(berth_oci::ImageRef),
     /// `oras://…`: a SIF stored as an OCI artifact.
     Oras(berth_oci::ImageRef),
+    /// `shub://…`: a SIF from a Singularity Hub registry.
+    Shub(berth_library::ShubRef),
 }
 
 /// The source a pull reference names, by its scheme.
@@ -671,8 +730,19 @@ pub fn parse_source(text: &str) -> Result<PullSource> {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("oras") => {
             Ok(PullSource::Oras(berth_oci::ImageRef::parse(rest)?))
         }
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("shub") => {
+            Ok(PullSource::Shub(berth_library::ShubRef::parse(t)?))
+        }
         _ => Ok(PullSource::Library(parse_ref(t)?)),
     }
+}
+
+/// Whether an http(s) registry URL names this machine (plain http is allowed only there).
+fn is_loopback_url(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]")
 }
 
 /// The registry reference of an `oras://` push or pull; `None` for other schemes.

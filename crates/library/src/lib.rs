@@ -19,6 +19,7 @@ mod models;
 mod options;
 mod r#ref;
 mod secret;
+mod shub;
 mod transfer;
 
 pub use client::{LibraryClient, LibraryClientBuilder, SearchQuery, TokenStatus, MIN_SEARCH_LEN};
@@ -32,6 +33,7 @@ pub use r#ref::{
     check_arch, check_name, host_arch, LibraryRef, RefError, RefPart, RefReason, DEFAULT_TAG,
 };
 pub use secret::Secret;
+pub use shub::{ShubClient, ShubManifest, ShubRef, SHUB_DEFAULT_REGISTRY};
 pub use transfer::{
     digest_file, discard_partial, partial_progress, resumable_bytes, Cancel, Completion,
     DownloadOptions, DownloadOutcome, DownloadSpec, FileDigest, NoProgress, Phase, Progress,

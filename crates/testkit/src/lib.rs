@@ -5,6 +5,7 @@
 //! * [`KeystoreDouble`]: an HKP keyserver (`shared/docs/library-api.md` §9, §12.20).
 //! * [`LibraryDouble`]: a Library API server with discovery and token service, in the
 //!   flavour of Sylabs' library or of Hinkskalle (§1–§7, §10, §12, §14).
+//! * [`ShubDouble`]: a Singularity Hub manifest and download server (§11.1).
 //!
 //! * [`RegistryPeer`] / [`OciImage`]: Debian's `docker-registry` and images built with
 //!   umoci and pushed with skopeo (real peers, started by the tests).
@@ -20,7 +21,9 @@ pub mod keystore;
 pub mod library;
 pub mod registry;
 mod server;
+pub mod shub;
 
 pub use keystore::{KeystoreDouble, KeystoreOptions, RecordedRequest};
 pub use library::{Flavour, ImageInfo, ImageSource, LibraryDouble, LibraryOptions, LibraryRequest};
 pub use registry::{OciImage, RegistryPeer};
+pub use shub::ShubDouble;

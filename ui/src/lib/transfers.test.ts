@@ -78,14 +78,15 @@ describe("references", () => {
     ).toBe("library://ana/tools/busybox");
   });
 
-  test("pulls take library://, docker:// and oras:// references and bare paths; other schemes are named", () => {
+  test("pulls take library://, docker://, oras:// and shub:// references and bare paths; other schemes are named", () => {
     expect(pullReferenceProblem("library://ana/tools/busybox:latest")).toBeNull();
     expect(pullReferenceProblem("ana/tools/busybox")).toBeNull();
     expect(pullReferenceProblem("LIBRARY://ana/tools/busybox")).toBeNull();
     expect(pullReferenceProblem("docker://alpine:3.20")).toBeNull();
     expect(pullReferenceProblem("  ")).toMatch(/^Enter a reference/);
     expect(pullReferenceProblem("oras://ghcr.io/x/y:1")).toBeNull();
-    expect(pullReferenceProblem("SHUB://vsoch/hello-world")).toMatch(/shub:\/\/ is not supported yet/);
+    expect(pullReferenceProblem("SHUB://vsoch/hello-world")).toBeNull();
+    expect(pullReferenceProblem("ftp://x/y.sif")).toBe("Berth pulls library://, docker://, oras:// and shub:// references, not ftp://.");
   });
 
   test("a pull's kind comes from the scheme; a bare path is a library one", () => {
@@ -94,7 +95,8 @@ describe("references", () => {
     expect(pullKind("docker://alpine:3.19")).toBe("docker");
     expect(pullKind("Docker://ghcr.io/org/app")).toBe("docker");
     expect(pullKind("oras://ghcr.io/org/app:1")).toBe("oras");
-    expect(pullKind("shub://vsoch/hello-world")).toBeNull();
+    expect(pullKind("shub://vsoch/hello-world")).toBe("shub");
+    expect(pullKind("ftp://x/y")).toBeNull();
   });
 
   test("the file a pull creates is <name>_<tag>.sif, latest without a tag", () => {
@@ -111,7 +113,7 @@ describe("references", () => {
     expect(pullFileName("docker://")).toBeNull();
     expect(pullFileName("docker://alpine:")).toBeNull();
     expect(pullFileName("oras://ghcr.io/org/app:1")).toBe("app_1.sif");
-    expect(pullFileName("shub://vsoch/hello-world")).toBeNull();
+    expect(pullFileName("shub://vsoch/hello-world")).toBe("hello-world_latest.sif");
   });
 
   test("SIF files are told by their name", () => {

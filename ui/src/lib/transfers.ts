@@ -120,11 +120,11 @@ export function containerReference(container: ContainerView): string {
 
 /**
  * Where a pull comes from: a library, a Docker/OCI image (converted to SIF by the backend),
- * or a SIF stored in an OCI registry (oras).
+ * a SIF stored in an OCI registry (oras), or a Singularity Hub registry (shub).
  */
-export type PullKind = "library" | "docker" | "oras";
+export type PullKind = "library" | "docker" | "oras" | "shub";
 
-const PULL_SCHEMES: Record<string, PullKind> = { library: "library", docker: "docker", oras: "oras" };
+const PULL_SCHEMES: Record<string, PullKind> = { library: "library", docker: "docker", oras: "oras", shub: "shub" };
 
 /** The scheme of a reference, lower-cased, without `://`; null for a bare path. */
 function schemeOf(reference: string): string | null {
@@ -146,7 +146,7 @@ export function pullReferenceProblem(reference: string): string | null {
     return "Enter a reference to pull, like library://entity/collection/container:tag or docker://alpine:3.19.";
   }
   if (pullKind(reference) === null) {
-    return `This version pulls library://, docker:// and oras:// references; ${schemeOf(reference)}:// is not supported yet.`;
+    return `Berth pulls library://, docker://, oras:// and shub:// references, not ${schemeOf(reference)}://.`;
   }
   return null;
 }
