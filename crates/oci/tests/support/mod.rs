@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -52,84 +52,36 @@ pub fn sha256_hex(b: &[u8]) -> String {
         .collect()
 }
 
-/// `docker-registry serve` on a free loopback port with its own storage.
-pub struct Registry {
-    child: Child,
-    pub port: u16,
-    dir: tempfile::TempDir,
-}
+/// `docker-registry serve` on a free loopback port with its own storage (the testkit's
+/// peer, shared with the core's tests).
+pub struct Registry(berth_testkit::RegistryPeer);
 
 impl Registry {
     pub fn start() -> Self {
-        Self::start_inner(None)
+        Self(berth_testkit::RegistryPeer::start().expect("starting docker-registry"))
     }
 
     /// With htpasswd basic auth for `user`/`pass`.
     pub fn start_with_auth(user: &str, pass: &str) -> Self {
-        Self::start_inner(Some((user, pass)))
-    }
-
-    fn start_inner(auth: Option<(&str, &str)>) -> Self {
-        require("docker-registry");
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let storage = dir.path().join("storage");
-        std::fs::create_dir(&storage).unwrap();
-        let mut yaml = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: berth-test\n",
-            storage.display()
-        );
-        if let Some((user, pass)) = auth {
-            require("htpasswd");
-            let line = run(Command::new("htpasswd").args(["-Bbn", user, pass]));
-            let htpasswd = dir.path().join("htpasswd");
-            std::fs::write(&htpasswd, line.trim()).unwrap();
-            yaml.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
-                htpasswd.display()
-            ));
-        }
-        let config = dir.path().join("config.yml");
-        std::fs::write(&config, yaml).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting docker-registry");
-        let reg = Self { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "docker-registry did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        reg
+        Self(
+            berth_testkit::RegistryPeer::start_with_basic_auth(user, pass)
+                .expect("starting docker-registry with basic auth"),
+        )
     }
 
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.0.host()
     }
 
     /// The registry's own file of a blob (to tamper with it).
     pub fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap();
-        self.dir
-            .path()
-            .join("storage/docker/registry/v2/blobs/sha256")
+        self.0
+            .storage()
+            .join("docker/registry/v2/blobs/sha256")
             .join(&hex[..2])
             .join(hex)
             .join("data")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
