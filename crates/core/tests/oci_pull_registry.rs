@@ -16,6 +16,13 @@ use berth_core::{AppDirs, Keys, SettingsStore};
 use berth_testkit::{OciImage, RegistryPeer};
 
 fn transfers(dir: &Path) -> Arc<Transfers> {
+    transfers_with(dir, None)
+}
+
+fn transfers_with(
+    dir: &Path,
+    logins: Option<Arc<berth_core::registries::RegistryLogins>>,
+) -> Arc<Transfers> {
     let dirs = AppDirs::at(dir.join("config"));
     std::fs::create_dir_all(dirs.config()).unwrap();
     let remotes = Arc::new(Remotes::new(&dirs, Arc::new(MemoryStore::new())));
@@ -24,13 +31,17 @@ fn transfers(dir: &Path) -> Arc<Transfers> {
         berth_integrity::KeyPaths::at(dir.join("keys")),
         settings.clone(),
     ));
-    Arc::new(Transfers::new(
+    let t = Transfers::new(
         Arc::new(Libraries::new(remotes)),
         keys,
         settings,
         ImageCache::new(dirs.cache()),
         Jobs::in_memory(),
-    ))
+    );
+    Arc::new(match logins {
+        Some(l) => t.with_registries(l),
+        None => t,
+    })
 }
 
 fn busybox(tag: &str) -> OciImage {
@@ -178,4 +189,38 @@ async fn a_sif_pushed_with_oras_comes_back_identical() {
     assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&sif).unwrap());
     assert_eq!(r.size, std::fs::metadata(&sif).unwrap().len());
     assert!(r.verify.is_none(), "verify was not asked for");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_registry_needs_the_login_kept_in_the_keychain() {
+    let registry = RegistryPeer::start_with_basic_auth("ada", "s3cret-pw").unwrap();
+    let img = busybox("v1");
+    registry
+        .push(&img.layout(), img.tag(), "private/busybox", false, true)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = AppDirs::at(dir.path().join("config"));
+    let logins = Arc::new(
+        berth_core::registries::RegistryLogins::new(&dirs, Arc::new(MemoryStore::new()))
+            .with_docker_config(None),
+    );
+    let t = transfers_with(dir.path(), Some(logins.clone()));
+    let reference = format!("docker://{}/private/busybox:v1", registry.host());
+
+    let refused = pull(&t, &reference, &dir.path().join("no.sif")).await;
+    assert_eq!(refused.state, JobState::Failed);
+    let e = refused.error.unwrap();
+    assert_eq!(e.code, "registry.unauthorized");
+    assert!(e.hint.unwrap().contains("registry login"));
+    assert!(!e.message.contains("s3cret"));
+
+    logins
+        .login(
+            &registry.host(),
+            "ada",
+            &berth_core::credentials::Token::new("s3cret-pw"),
+        )
+        .unwrap();
+    let done = pull(&t, &reference, &dir.path().join("yes.sif")).await;
+    assert_eq!(done.state, JobState::Succeeded, "{:?}", done.error);
 }
