@@ -1,5 +1,6 @@
 //! `berth`: Berth's command line, over the same core as the desktop app.
 
+mod build_cmd;
 mod inspect_cmd;
 mod key_cmd;
 mod library_cmd;
@@ -61,6 +62,9 @@ enum Command {
     Sign(sign_cmd::SignArgs),
     /// Verify an image's signatures (as `apptainer verify`; exit status 0 only when verified).
     Verify(verify_cmd::VerifyArgs),
+    /// Check a definition file: every problem with its line and column (exit status 1 when
+    /// it has any).
+    Build(build_cmd::BuildArgs),
     /// Developer tasks.
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
@@ -89,6 +93,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => match verify_cmd::run(&args) {
             // Apptainer's status for "did not verify", so scripts can tell it from usage errors.
             Ok(false) => return ExitCode::from(255),
+            other => other.map(|_| ()),
+        },
+        Command::Build(args) => match build_cmd::run(&args) {
+            Ok(false) => return ExitCode::FAILURE,
             other => other.map(|_| ()),
         },
         Command::Dev(DevCommand::Bindings { dir }) => berth_core::bindings::write_all(&dir)
