@@ -13,6 +13,7 @@ mod error;
 mod labels;
 mod layer;
 mod metadata;
+mod prefetch;
 mod runscript;
 mod scripts;
 mod skeleton;
