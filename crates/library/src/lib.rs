@@ -10,6 +10,7 @@
 //!   and parallel ranged, resumable, hash-checked download, with [`Progress`] and [`Cancel`].
 //! * [`Error`]: one error for every failure, with a stable [`Error::code`] and a hint.
 
+mod builder;
 mod client;
 mod de;
 mod discovery;
@@ -22,6 +23,7 @@ mod secret;
 mod shub;
 mod transfer;
 
+pub use builder::{result_ok, BuildInfo, BuildRequest, BuilderClient};
 pub use client::{LibraryClient, LibraryClientBuilder, SearchQuery, TokenStatus, MIN_SEARCH_LEN};
 pub use discovery::{discover, parse_config, service_version, ApiLevel, Endpoints, CONFIG_PATH};
 pub use error::{Error, ErrorKind, Result};

@@ -6,6 +6,7 @@
 //! * [`LibraryDouble`]: a Library API server with discovery and token service, in the
 //!   flavour of Sylabs' library or of Hinkskalle (§1–§7, §10, §12, §14).
 //! * [`ShubDouble`]: a Singularity Hub manifest and download server (§11.1).
+//! * [`BuilderDouble`]: a remote build service with a scripted WebSocket log (§8).
 //!
 //! * [`RegistryPeer`] / [`OciImage`]: Debian's `docker-registry` and images built with
 //!   umoci and pushed with skopeo (real peers, started by the tests).
@@ -17,12 +18,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod builder;
 pub mod keystore;
 pub mod library;
 pub mod registry;
 mod server;
 pub mod shub;
 
+pub use builder::{BuilderDouble, BuilderOptions};
 pub use keystore::{KeystoreDouble, KeystoreOptions, RecordedRequest};
 pub use library::{Flavour, ImageInfo, ImageSource, LibraryDouble, LibraryOptions, LibraryRequest};
 pub use registry::{OciImage, RegistryPeer};
