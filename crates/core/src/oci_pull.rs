@@ -49,12 +49,12 @@ pub(crate) fn client_for(
     logins: Option<Arc<RegistryLogins>>,
 ) -> Result<RegistryClient> {
     let host = r.registry().to_owned();
-    let loopback = {
-        let name = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
-        name == "localhost" || name.starts_with("127.") || name == "[::1]"
-    };
     let opts = RegistryOptions {
-        plain_http_hosts: if loopback { vec![host] } else { Vec::new() },
+        plain_http_hosts: if crate::transfers::is_loopback_url(&host) {
+            vec![host]
+        } else {
+            Vec::new()
+        },
         credentials: logins.map(|l| Arc::new(Logins(l)) as Arc<dyn CredentialSource>),
         ..RegistryOptions::default()
     };

@@ -737,12 +737,15 @@ pub fn parse_source(text: &str) -> Result<PullSource> {
     }
 }
 
-/// Whether an http(s) registry URL names this machine (plain http is allowed only there).
-fn is_loopback_url(url: &str) -> bool {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]")
+/// Whether a registry URL (or `host[:port]`) names this machine: plain http is allowed
+/// only there.
+pub(crate) fn is_loopback_url(url: &str) -> bool {
+    let full = if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    };
+    url::Url::parse(&full).is_ok_and(|u| berth_keyserver::is_loopback(&u))
 }
 
 /// The registry reference of an `oras://` push or pull; `None` for other schemes.

@@ -37,8 +37,9 @@ pub(crate) fn parse_base(base: &str, allow_http: bool) -> Result<Url> {
     }
 }
 
-/// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
-pub(crate) fn is_loopback(url: &Url) -> bool {
+/// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1`. Berth's one
+/// rule for where plain http is acceptable without the person's say (keyservers, registries).
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

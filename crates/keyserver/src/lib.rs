@@ -23,5 +23,6 @@ pub use client::{
     check_url, fetch_first, Keyserver, KeyserverBuilder, SearchPage, DEFAULT_TIMEOUT, MAX_PAGES,
     PAGE_SIZE,
 };
+pub use endpoint::is_loopback;
 pub use error::{Error, Result};
 pub use index::{parse_machine_readable_index, KeyHit};
