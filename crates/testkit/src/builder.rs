@@ -207,6 +207,12 @@ impl Shared {
         });
     }
 
+    /// Records the request and checks its token: the start of every authenticated route.
+    fn admit(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<String, Response> {
+        self.record(method, uri, headers);
+        self.authorize(headers)
+    }
+
     /// The scheme word as sent if the caller holds an accepted token, else the 401 reply.
     fn authorize(&self, headers: &HeaderMap) -> Result<String, Response> {
         let value = headers
@@ -325,8 +331,7 @@ async fn announce_context(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    s.record(&method, &uri, &headers);
-    if let Err(r) = s.authorize(&headers) {
+    if let Err(r) = s.admit(&method, &uri, &headers) {
         return r;
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -394,8 +399,7 @@ async fn delete_context(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    s.record(&method, &uri, &headers);
-    if let Err(r) = s.authorize(&headers) {
+    if let Err(r) = s.admit(&method, &uri, &headers) {
         return r;
     }
     match s.state().contexts.get_mut(&digest) {
@@ -472,8 +476,7 @@ async fn status(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    s.record(&method, &uri, &headers);
-    if let Err(r) = s.authorize(&headers) {
+    if let Err(r) = s.admit(&method, &uri, &headers) {
         return r;
     }
     match s.state().builds.iter().find(|b| b.id == id) {
@@ -489,8 +492,7 @@ async fn cancel(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    s.record(&method, &uri, &headers);
-    if let Err(r) = s.authorize(&headers) {
+    if let Err(r) = s.admit(&method, &uri, &headers) {
         return r;
     }
     let mut st = s.state();
@@ -511,8 +513,7 @@ async fn log_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    s.record(&method, &uri, &headers);
-    if let Err(r) = s.authorize(&headers) {
+    if let Err(r) = s.admit(&method, &uri, &headers) {
         return r;
     }
     if !s.state().builds.iter().any(|b| b.id == id) {
