@@ -418,8 +418,7 @@ async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    s.record(&method, &uri, &headers);
-    let scheme = match s.authorize(&headers) {
+    let scheme = match s.admit(&method, &uri, &headers) {
         Ok(scheme) => scheme,
         Err(r) => return r,
     };
