@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use berth_core::jobs::JobListener;
+use berth_core::jobs::{JobListener, LogListener};
 use berth_core::model_transfer::{JobKind, JobResult, JobState, JobView};
 use berth_core::LocalImages;
 use tauri::{AppHandle, Emitter, Manager};
@@ -12,17 +12,31 @@ use tauri_plugin_notification::NotificationExt;
 /// Event carrying a [`JobView`] to the UI.
 pub const JOB_UPDATED: &str = "job-updated";
 
+/// Event carrying new build log lines to the UI.
+pub const BUILD_LOG: &str = "build-log";
+
+pub fn log_listener(app: AppHandle) -> LogListener {
+    Arc::new(move |event| {
+        let _ = app.emit(BUILD_LOG, event);
+    })
+}
+
 pub fn listener(app: AppHandle, images: Arc<LocalImages>) -> JobListener {
     Arc::new(move |view: &JobView| {
         let _ = app.emit(JOB_UPDATED, view);
         if view.state == JobState::Running {
             return;
         }
-        if let Some(JobResult::Pulled(p)) = &view.result {
+        let produced = match &view.result {
+            Some(JobResult::Pulled(p)) => Some(p.path.clone()),
+            Some(JobResult::Built(b)) => b.path.clone(),
+            _ => None,
+        };
+        if let Some(path) = produced {
             // Off the caller's thread: adding reads the image's header.
             let images = images.clone();
             let app = app.clone();
-            let path = std::path::PathBuf::from(&p.path);
+            let path = std::path::PathBuf::from(path);
             std::thread::spawn(move || {
                 if images.add_paths(&[path]).is_ok() {
                     let _ = app.emit(crate::CATALOG_CHANGED, ());
@@ -43,6 +57,7 @@ fn notify(app: &AppHandle, view: &JobView) {
     let what = match view.kind {
         JobKind::Push => "Push",
         JobKind::Pull => "Pull",
+        JobKind::Build => "Build",
     };
     let (title, body) = match view.state {
         JobState::Succeeded => (format!("{what} finished"), view.title.clone()),

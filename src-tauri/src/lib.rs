@@ -1,5 +1,6 @@
 //! The desktop app: a thin adapter from Tauri commands to berth-core. No logic lives here.
 
+mod build_commands;
 mod commands;
 mod job_events;
 mod registry_commands;
@@ -65,6 +66,7 @@ pub fn run() {
             let images = Arc::new(images);
             let jobs = Jobs::persisted(dirs.config().join("jobs.json"));
             jobs.set_listener(job_events::listener(app.handle().clone(), images.clone()));
+            jobs.set_log_listener(job_events::log_listener(app.handle().clone()));
             let transfers = Arc::new(
                 Transfers::new(
                     libraries.clone(),
@@ -133,6 +135,12 @@ pub fn run() {
             transfer_commands::cache_list,
             transfer_commands::cache_clean,
             transfer_commands::settings_set_pull_folder,
+            build_commands::build_check,
+            build_commands::definition_open,
+            build_commands::definition_save,
+            build_commands::builders_list,
+            build_commands::build_start,
+            build_commands::build_log,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

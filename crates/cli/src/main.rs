@@ -62,8 +62,8 @@ enum Command {
     Sign(sign_cmd::SignArgs),
     /// Verify an image's signatures (as `apptainer verify`; exit status 0 only when verified).
     Verify(verify_cmd::VerifyArgs),
-    /// Check a definition file: every problem with its line and column (exit status 1 when
-    /// it has any).
+    /// Build a SIF from a definition file: here when nothing runs inside the image, else on
+    /// the remote's build service (--remote); --check only checks it (exit status 1 on errors).
     Build(build_cmd::BuildArgs),
     /// Developer tasks.
     #[command(subcommand, hide = true)]

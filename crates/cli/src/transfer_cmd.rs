@@ -86,7 +86,7 @@ pub enum CacheCommand {
     },
 }
 
-fn transfers() -> Result<Transfers> {
+pub(crate) fn transfers() -> Result<Transfers> {
     let dirs = AppDirs::from_env()?;
     let settings = Arc::new(SettingsStore::new(&dirs));
     let keys = Arc::new(Keys::from_env(settings.clone())?);
@@ -263,7 +263,7 @@ pub fn cache(cmd: CacheCommand) -> Result<()> {
 
 /// Starts a job, draws its progress, cancels it on Ctrl-C, and turns a failure into an
 /// error with the hint.
-fn run_job(
+pub(crate) fn run_job(
     t: &Transfers,
     begin: impl FnOnce(
         &Transfers,
@@ -275,6 +275,13 @@ fn run_job(
     let bars = Arc::new(Bars::new());
     let b = bars.clone();
     t.jobs().set_listener(Arc::new(move |v| b.show(v)));
+    // A build's log goes to stdout, between redraws of the bar on stderr.
+    let b = bars.clone();
+    t.jobs().set_log_listener(Arc::new(move |e| {
+        for line in &e.lines {
+            b.println(line);
+        }
+    }));
     let (job, request) = begin(t).map_err(|e| api_error(&ApiError::from(&e)))?;
     let id = job.id().to_owned();
     let jobs = t.jobs().clone();
@@ -372,6 +379,19 @@ impl Bars {
         }
     }
 
+    /// A line on stdout without tearing the bar.
+    fn println(&self, line: &str) {
+        let cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let print = || {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+        };
+        match cur.as_ref() {
+            Some((_, bar)) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
     fn finish(&self) {
         if let Some((_, bar)) = self
             .current
@@ -397,6 +417,8 @@ fn phase_word(p: JobPhase) -> &'static str {
         JobPhase::Checking => "Checking",
         JobPhase::Unpacking => "Unpacking",
         JobPhase::Squashing => "Squashing",
+        JobPhase::Submitting => "Submitting",
+        JobPhase::Building => "Building",
         JobPhase::Finishing => "Finishing",
         JobPhase::Done => "Done",
     }

@@ -8,6 +8,7 @@ use std::path::Path;
 use ts_rs::{Config, TS};
 
 use crate::model::*;
+use crate::model_build::*;
 use crate::model_library::*;
 use crate::model_transfer::*;
 use crate::ApiError;
@@ -79,6 +80,15 @@ pub fn render() -> Vec<(String, String)> {
         CacheEntryView,
         CacheView,
         CacheCleanView,
+        BuildMode,
+        BuildRequest,
+        BuildResultView,
+        DefinitionIssueView,
+        DefinitionCheckView,
+        BuildLogView,
+        BuildLogEvent,
+        BuilderView,
+        DefinitionFileView,
     );
     out.sort();
     out

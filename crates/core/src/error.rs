@@ -83,6 +83,36 @@ pub enum Error {
         /// The remote.
         name: String,
     },
+    /// The remote advertises no build service and no builder URL was given.
+    #[error("remote \"{name}\" has no build service")]
+    RemoteWithoutBuilder {
+        /// The remote.
+        name: String,
+    },
+    /// The definition file does not parse.
+    #[error("the definition file has {count} error(s); the first, line {line}: {first}")]
+    DefinitionInvalid {
+        /// Errors found.
+        count: usize,
+        /// Line of the first.
+        line: u32,
+        /// The first error's message.
+        first: String,
+    },
+    /// A file opened as a definition file is not one (binary, or far too large).
+    #[error("{path}: not a definition file ({reason})")]
+    NotADefinitionFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The definition cannot be built by a build service.
+    #[error("this definition cannot be built remotely: {reason}")]
+    RemoteBuildUnsupported {
+        /// Why.
+        reason: String,
+    },
     /// The remote's token service refused the token (nothing was stored).
     #[error("the remote \"{name}\" refused this token")]
     TokenRefused {
@@ -315,6 +345,10 @@ impl Error {
             Error::Oci(e) => e.code(),
             Error::SifBuild(e) => e.code(),
             Error::RemoteWithoutLibrary { .. } => "remote.no_library",
+            Error::RemoteWithoutBuilder { .. } => "remote.no_builder",
+            Error::DefinitionInvalid { .. } => "build.invalid_definition",
+            Error::RemoteBuildUnsupported { .. } => "build.remote_unsupported",
+            Error::NotADefinitionFile { .. } => "build.not_a_definition",
             Error::TokenRefused { .. } => "auth.token_invalid",
             Error::TokenUncheckable { .. } => "net.unreachable",
             Error::NoKeyserver => "keyserver.none_configured",
@@ -373,6 +407,10 @@ impl Error {
             "key.keyring_corrupt" => "Berth left the keyring file untouched. Check it with `apptainer key list`, or move it away.",
             "integrity.no_signatures" => "Sign the image first, or ask its author for a signed copy.",
             "remote.no_library" => "This remote offers no container library; check its address.",
+            "remote.no_builder" => "Pick a remote with a build service, give the builder's address (--builder URL), or build locally if the definition runs nothing at build time.",
+            "build.not_a_definition" => "Open the .def text file the image is built from.",
+            "build.remote_unsupported" => "Build it on this computer, or change the base to one the builder can fetch (docker, library, oras).",
+            "build.invalid_definition" => "Fix the marked lines; `berth build --check FILE` lists every error with its line and column.",
             "auth.token_invalid" => "Generate a new access token on the remote's web page and log in again.",
             "keyserver.none_configured" => "Add a keyserver on the Keys page (Apptainer uses https://keys.openpgp.org).",
             "keyserver.not_found" => "Check the fingerprint, or ask the signer to publish their key.",

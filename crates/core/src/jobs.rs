@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use berth_library::{Cancel, Phase, Progress};
 use serde::{Deserialize, Serialize};
 
+use crate::model_build::{BuildLogEvent, BuildLogView, BuildRequest};
 use crate::model_transfer::{
     JobKind, JobPhase, JobResult, JobState, JobView, PullRequest, PushRequest,
 };
@@ -26,8 +27,14 @@ const EMIT_EVERY: Duration = Duration::from_millis(200);
 /// Rate is measured over this window.
 const RATE_WINDOW: Duration = Duration::from_secs(3);
 
+/// Lines of a build log kept in memory; the log file keeps them all.
+const LOG_LINES: usize = 10_000;
+
 /// Receives every job change worth showing.
 pub type JobListener = Arc<dyn Fn(&JobView) + Send + Sync>;
+
+/// Receives build log lines as they arrive.
+pub type LogListener = Arc<dyn Fn(&BuildLogEvent) + Send + Sync>;
 
 /// What to run again on retry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +42,7 @@ pub type JobListener = Arc<dyn Fn(&JobView) + Send + Sync>;
 pub enum JobRequest {
     Push(PushRequest),
     Pull(PullRequest),
+    Build(BuildRequest),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +52,9 @@ struct Record {
     request: JobRequest,
     /// The partial download of a pull, kept for resume.
     partial: Option<PathBuf>,
+    /// The builder's id of a remote build, kept to attach to it again.
+    #[serde(default)]
+    build_id: Option<String>,
 }
 
 struct Live {
@@ -51,6 +62,10 @@ struct Live {
     cancel: Option<Cancel>,
     samples: VecDeque<(Instant, u64)>,
     last_emit: Option<Instant>,
+    /// The newest build log lines.
+    log: VecDeque<String>,
+    /// Lines logged in all (the index of the next one).
+    log_total: u64,
 }
 
 /// The job list.
@@ -62,6 +77,7 @@ pub struct Jobs {
 struct Inner {
     table: Mutex<Vec<Live>>,
     listener: Mutex<Option<JobListener>>,
+    log_listener: Mutex<Option<LogListener>>,
     store: Option<PathBuf>,
 }
 
@@ -113,6 +129,8 @@ impl Jobs {
                     cancel: None,
                     samples: VecDeque::new(),
                     last_emit: None,
+                    log: VecDeque::new(),
+                    log_total: 0,
                 });
             }
         }
@@ -124,6 +142,7 @@ impl Jobs {
             inner: Arc::new(Inner {
                 table: Mutex::new(Vec::new()),
                 listener: Mutex::new(None),
+                log_listener: Mutex::new(None),
                 store,
             }),
         }
@@ -136,6 +155,68 @@ impl Jobs {
             .listener
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(listener);
+    }
+
+    /// Where build log lines go (one listener; a second call replaces the first).
+    pub fn set_log_listener(&self, listener: LogListener) {
+        *self
+            .inner
+            .log_listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(listener);
+    }
+
+    /// A job's build log: the lines in memory, or after a restart those in its log file.
+    pub fn log(&self, id: &str) -> Result<BuildLogView> {
+        let (lines, total) = {
+            let t = self.table();
+            let live = t
+                .iter()
+                .find(|l| l.record.view.id == id)
+                .ok_or_else(|| Error::JobNotFound { id: id.to_owned() })?;
+            (live.log.iter().cloned().collect::<Vec<_>>(), live.log_total)
+        };
+        if total > 0 {
+            return Ok(BuildLogView {
+                job_id: id.to_owned(),
+                truncated: total > lines.len() as u64,
+                lines,
+            });
+        }
+        let mut lines: Vec<String> = match self.log_file(id) {
+            Some(path) => match std::fs::read(&path) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        let truncated = lines.len() > LOG_LINES;
+        if truncated {
+            lines.drain(..lines.len() - LOG_LINES);
+        }
+        Ok(BuildLogView {
+            job_id: id.to_owned(),
+            lines,
+            truncated,
+        })
+    }
+
+    /// `<config>/build-logs/<id>.log` for a persisted list.
+    fn log_file(&self, id: &str) -> Option<PathBuf> {
+        let dir = self.inner.store.as_ref()?.parent()?.join("build-logs");
+        // Ids are UUIDs; anything else must not become a path.
+        id.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            .then(|| dir.join(format!("{id}.log")))
+    }
+
+    fn remove_log(&self, id: &str) {
+        if let Some(path) = self.log_file(id) {
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     fn table(&self) -> MutexGuard<'_, Vec<Live>> {
@@ -165,6 +246,15 @@ impl Jobs {
             .ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
     }
 
+    /// The builder's id of a remote build job, while there is one to attach to.
+    pub fn build_id(&self, id: &str) -> Result<Option<String>> {
+        self.table()
+            .iter()
+            .find(|l| l.record.view.id == id)
+            .map(|l| l.record.build_id.clone())
+            .ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
+    }
+
     /// Registers a running job (a new one, or `reuse` = the id of a finished one being
     /// retried) and returns its handle.
     pub fn begin(&self, spec: JobSpec, reuse: Option<&str>) -> Result<JobHandle> {
@@ -180,8 +270,7 @@ impl Jobs {
                     if t[pos].record.view.state == JobState::Running {
                         return Err(Error::JobRunning);
                     }
-                    let old = t.remove(pos);
-                    let _ = old;
+                    t.remove(pos);
                     id.to_owned()
                 }
                 None => uuid::Uuid::new_v4().to_string(),
@@ -205,6 +294,7 @@ impl Jobs {
                 error: None,
                 resumable: false,
                 resume_from: None,
+                build_id: None,
             };
             t.insert(
                 0,
@@ -213,15 +303,22 @@ impl Jobs {
                         view: view.clone(),
                         request: spec.request,
                         partial: None,
+                        build_id: None,
                     },
                     cancel: Some(cancel.clone()),
                     samples: VecDeque::new(),
                     last_emit: None,
+                    log: VecDeque::new(),
+                    log_total: 0,
                 },
             );
-            trim_history(&mut t);
+            for gone in trim_history(&mut t) {
+                self.remove_log(&gone);
+            }
             view
         };
+        // A retried job starts a new log.
+        self.remove_log(&view.id);
         self.save();
         self.emit(&view);
         Ok(JobHandle {
@@ -255,8 +352,19 @@ impl Jobs {
 
     /// Drops finished jobs from the history; returns what is left.
     pub fn clear_finished(&self) -> Vec<JobView> {
-        self.table()
-            .retain(|l| l.record.view.state == JobState::Running);
+        let gone: Vec<String> = {
+            let mut t = self.table();
+            let gone = t
+                .iter()
+                .filter(|l| l.record.view.state != JobState::Running)
+                .map(|l| l.record.view.id.clone())
+                .collect();
+            t.retain(|l| l.record.view.state == JobState::Running);
+            gone
+        };
+        for id in gone {
+            self.remove_log(&id);
+        }
         self.save();
         self.list()
     }
@@ -356,6 +464,49 @@ impl JobHandle {
         self.jobs.save();
     }
 
+    /// Records the builder's id of a remote build (`None`: nothing left to attach to).
+    pub fn set_build_id(&self, build_id: Option<String>) {
+        self.jobs.update(&self.id, true, |l| {
+            l.record.build_id.clone_from(&build_id);
+            l.record.view.build_id = build_id;
+        });
+        self.jobs.save();
+    }
+
+    /// Appends a line to the job's build log (kept in memory, in its log file, and sent
+    /// to the log listener).
+    pub fn log(&self, line: &str) {
+        let index = {
+            let mut t = self.jobs.table();
+            let Some(live) = t.iter_mut().find(|l| l.record.view.id == self.id) else {
+                return;
+            };
+            live.log.push_back(line.to_owned());
+            if live.log.len() > LOG_LINES {
+                live.log.pop_front();
+            }
+            live.log_total += 1;
+            live.log_total - 1
+        };
+        if let Some(path) = self.jobs.log_file(&self.id) {
+            append_line(&path, line);
+        }
+        let listener = self
+            .jobs
+            .inner
+            .log_listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(l) = listener {
+            l(&BuildLogEvent {
+                job_id: self.id.clone(),
+                index,
+                lines: vec![line.to_owned()],
+            });
+        }
+    }
+
     /// Ends the job with its outcome.
     pub fn finish(self, outcome: std::result::Result<JobResult, ApiError>) -> JobView {
         let cancelled = self.cancel.is_cancelled();
@@ -404,6 +555,7 @@ impl Drop for JobHandle {
                     hint: Some("Try again; if it repeats, report it with the log.".into()),
                 });
                 l.cancel = None;
+                refresh_resume(&mut l.record);
             }
         });
         self.jobs.save();
@@ -477,31 +629,58 @@ fn measure(live: &mut Live, now: Instant) {
     };
 }
 
-fn trim_history(t: &mut Vec<Live>) {
+/// Keeps the newest finished jobs; returns the ids dropped.
+fn trim_history(t: &mut Vec<Live>) -> Vec<String> {
     let mut finished = 0;
+    let mut gone = Vec::new();
     t.retain(|l| {
         if l.record.view.state == JobState::Running {
             return true;
         }
         finished += 1;
+        if finished > HISTORY {
+            gone.push(l.record.view.id.clone());
+        }
         finished <= HISTORY
     });
+    gone
 }
 
-/// A pull whose partial file is still there can continue.
+/// A pull whose partial file is still there can continue; a remote build the builder
+/// still runs can be attached to again.
 fn refresh_resume(record: &mut Record) {
     let v = &mut record.view;
     let stopped = matches!(v.state, JobState::Failed | JobState::Interrupted);
-    let from = match (
-        &record.request,
-        &record.partial,
-        v.result.is_none() && stopped,
-    ) {
-        (JobRequest::Pull(_), Some(p), true) => partial_bytes(p),
-        _ => None,
+    let open = v.result.is_none() && stopped;
+    let (resumable, from) = match (&record.request, &record.partial, &record.build_id) {
+        (JobRequest::Pull(_), Some(p), _) if open => {
+            let from = partial_bytes(p);
+            (from.is_some(), from)
+        }
+        (JobRequest::Build(_), _, Some(_)) if open => (true, None),
+        _ => (false, None),
     };
-    v.resumable = from.is_some();
+    v.resumable = resumable;
     v.resume_from = from;
+    v.build_id.clone_from(&record.build_id);
+}
+
+/// Best effort: a log that cannot be written must not stop the build.
+fn append_line(path: &std::path::Path, line: &str) {
+    use std::io::Write as _;
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        writeln!(f, "{line}")
+    };
+    if let Err(e) = write() {
+        tracing::debug!("build log not written: {e}");
+    }
 }
 
 fn partial_bytes(partial: &std::path::Path) -> Option<u64> {

@@ -5,6 +5,7 @@
 
 pub mod atomic_file;
 pub mod bindings;
+pub mod builds;
 pub mod catalog;
 pub mod container;
 pub mod credentials;
@@ -15,7 +16,9 @@ pub mod inspect;
 pub mod jobs;
 pub mod keys;
 pub mod libraries;
+mod local_build;
 pub mod model;
+pub mod model_build;
 pub mod model_library;
 pub mod model_transfer;
 mod oci_pull;

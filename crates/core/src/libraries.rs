@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use berth_library::{
-    discover, service_version, Endpoints, Image, LibraryClient, LibraryRef, RemoteOptions,
-    SearchQuery, Secret, Timeouts, TokenStatus,
+    discover, service_version, BuilderClient, Endpoints, Image, LibraryClient, LibraryRef,
+    RemoteOptions, SearchQuery, Secret, Timeouts, TokenStatus,
 };
 
 use crate::credentials::Token;
@@ -167,6 +167,58 @@ impl Libraries {
         let token = self.stored_token(&r.name)?;
         let (client, _) = self.client(&r, token).await?;
         Ok((r, client))
+    }
+
+    /// The build service of `remote` (the default remote when `None`), or the builder at
+    /// `builder_url`, with the remote's token; also the remote's library URL, which the
+    /// builder pushes to.
+    pub async fn builder_client(
+        &self,
+        remote: Option<&str>,
+        builder_url: Option<&str>,
+    ) -> Result<(Remote, BuilderClient, Option<String>)> {
+        let r = match remote.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(name) => self.remotes.get(name)?,
+            None => self.remotes.default()?.ok_or(Error::NoDefaultRemote)?,
+        };
+        let token = self.stored_token(&r.name)?;
+        let e = self.endpoints(&r, false).await?;
+        let url = match builder_url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) => u.to_owned(),
+            None => e.builder.as_ref().map(ToString::to_string).ok_or_else(|| {
+                Error::RemoteWithoutBuilder {
+                    name: r.name.clone(),
+                }
+            })?,
+        };
+        let client = BuilderClient::new(&url, token, &Self::options(&r)?)?;
+        let library = e
+            .library
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned());
+        Ok((r, client, library))
+    }
+
+    /// Every remote with its build service, for the builder choice. Remotes whose
+    /// discovery fails are listed with the error.
+    pub async fn builders(&self) -> Result<Vec<crate::model_build::BuilderView>> {
+        let default = self.remotes.default()?.map(|r| r.name);
+        let mut out = Vec::new();
+        for r in self.remotes.list()? {
+            let logged_in = self.remotes.has_token(&r.name).unwrap_or(false);
+            let (url, error) = match self.endpoints(&r, false).await {
+                Ok(e) => (e.builder.as_ref().map(ToString::to_string), None),
+                Err(e) => (None, Some(ApiError::from(&e))),
+            };
+            out.push(crate::model_build::BuilderView {
+                is_default: default.as_deref() == Some(r.name.as_str()),
+                remote: r.name,
+                url,
+                logged_in,
+                error,
+            });
+        }
+        Ok(out)
     }
 
     /// [`Libraries::transfer_client`]'s choice of remote, without network.

@@ -13,6 +13,7 @@ use crate::ApiError;
 pub enum JobKind {
     Push,
     Pull,
+    Build,
 }
 
 /// Where a job is in its life.
@@ -57,6 +58,10 @@ pub enum JobPhase {
     Unpacking,
     /// Writing the SquashFS file system.
     Squashing,
+    /// Sending a definition (and its build context) to a builder.
+    Submitting,
+    /// A builder is running the build; its log streams in.
+    Building,
     /// Putting the file in place (and checking signatures after a pull).
     Finishing,
     /// Nothing more to do.
@@ -100,6 +105,8 @@ pub struct JobView {
     pub resumable: bool,
     /// Bytes a resume would start from.
     pub resume_from: Option<u64>,
+    /// Remote builds: the builder's id of the build (a retry attaches to it).
+    pub build_id: Option<String>,
 }
 
 /// What a finished job achieved.
@@ -108,6 +115,7 @@ pub struct JobView {
 pub enum JobResult {
     Pushed(PushResultView),
     Pulled(PullResultView),
+    Built(crate::model_build::BuildResultView),
 }
 
 /// A finished push.

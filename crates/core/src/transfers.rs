@@ -27,12 +27,12 @@ use crate::{ApiError, Error, Result};
 
 /// Pushes, pulls, their jobs and the cache.
 pub struct Transfers {
-    libraries: Arc<Libraries>,
-    keys: Arc<Keys>,
-    settings: Arc<SettingsStore>,
-    cache: ImageCache,
-    jobs: Jobs,
-    registries: Option<Arc<crate::registries::RegistryLogins>>,
+    pub(crate) libraries: Arc<Libraries>,
+    pub(crate) keys: Arc<Keys>,
+    pub(crate) settings: Arc<SettingsStore>,
+    pub(crate) cache: ImageCache,
+    pub(crate) jobs: Jobs,
+    pub(crate) registries: Option<Arc<crate::registries::RegistryLogins>>,
     /// How downloads are split.
     pub download: DownloadOptions,
     /// How uploads behave.
@@ -421,7 +421,7 @@ impl Transfers {
         job.finish(outcome.map_err(|e| ApiError::from(&e)))
     }
 
-    async fn pull(
+    pub(crate) async fn pull(
         &self,
         req: &PullRequest,
         job: &JobHandle,
@@ -654,10 +654,15 @@ impl Transfers {
 
     /// Restarts a finished job under its id (a pull continues from its partial file).
     pub fn begin_retry(&self, id: &str) -> Result<(JobRequest, JobHandle)> {
-        let (request, _) = self.jobs.request(id)?;
+        let (mut request, _) = self.jobs.request(id)?;
+        // A remote build the builder still runs is followed again, not built again.
+        if let (JobRequest::Build(req), Some(build_id)) = (&mut request, self.jobs.build_id(id)?) {
+            req.attach = Some(build_id);
+        }
         let handle = match &request {
             JobRequest::Push(req) => self.begin_push(req, Some(id))?,
             JobRequest::Pull(req) => self.begin_pull(req, Some(id))?,
+            JobRequest::Build(req) => self.begin_build(req, Some(id))?,
         };
         Ok((request, handle))
     }
@@ -667,6 +672,7 @@ impl Transfers {
         match request {
             JobRequest::Push(req) => self.run_push(req, job).await,
             JobRequest::Pull(req) => self.run_pull(req, job).await,
+            JobRequest::Build(req) => self.run_build(req, job).await,
         }
     }
 }
@@ -677,6 +683,8 @@ pub trait Spawn {
     fn spawn_push(&self, req: PushRequest) -> Result<JobView>;
     /// Starts a pull in the background.
     fn spawn_pull(&self, req: PullRequest) -> Result<JobView>;
+    /// Starts a build in the background.
+    fn spawn_build(&self, req: crate::model_build::BuildRequest) -> Result<JobView>;
     /// Restarts a finished job in the background.
     fn spawn_retry(&self, id: &str) -> Result<JobView>;
 }
@@ -695,6 +703,14 @@ impl Spawn for Arc<Transfers> {
         let view = self.jobs.get(job.id())?;
         let this = self.clone();
         tokio::spawn(async move { this.run_pull(req, job).await });
+        Ok(view)
+    }
+
+    fn spawn_build(&self, req: crate::model_build::BuildRequest) -> Result<JobView> {
+        let job = self.begin_build(&req, None)?;
+        let view = self.jobs.get(job.id())?;
+        let this = self.clone();
+        tokio::spawn(async move { this.run_build(req, job).await });
         Ok(view)
     }
 

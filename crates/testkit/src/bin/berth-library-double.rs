@@ -6,13 +6,16 @@
 //! ```
 //!
 //! `--seed DIR` loads `DIR/seed.json` (see `LibraryDouble::load_seed_dir`). The keystore
-//! double that discovery names is printed on stderr.
+//! double that discovery names is printed on stderr. `--builder` also starts a build
+//! service double, named in discovery, whose finished builds land in this library.
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use berth_testkit::{Flavour, LibraryDouble, LibraryOptions};
+use berth_testkit::builder::BuildRecord;
+use berth_testkit::{BuilderDouble, BuilderOptions, Flavour, LibraryDouble, LibraryOptions};
 use clap::Parser;
 
 /// A Library API (Sylabs or Hinkskalle flavour) test double on 127.0.0.1.
@@ -73,6 +76,24 @@ struct Args {
     /// The first PUT of this multipart part number answers 500.
     #[arg(long, value_name = "N")]
     fail_part: Option<u32>,
+    /// Also run a build service double (discovery's builderAPI).
+    #[arg(long)]
+    builder: bool,
+    /// A token the build service accepts (repeat for more).
+    #[arg(long, value_name = "TOKEN", requires = "builder")]
+    builder_token: Vec<String>,
+    /// The build log to stream, one line per line of this file.
+    #[arg(long, value_name = "FILE", requires = "builder")]
+    builder_log: Option<PathBuf>,
+    /// Pause before each build log line, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    builder_line_delay_ms: u64,
+    /// The SIF a successful build puts into the library at its destination.
+    #[arg(long, value_name = "SIF", requires = "builder")]
+    builder_result: Option<PathBuf>,
+    /// Builds fail (complete without an image).
+    #[arg(long, requires = "builder")]
+    builder_fail: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -96,9 +117,21 @@ fn main() -> anyhow::Result<()> {
             multipart_part_size: args.multipart_part_size,
             disable_multipart: args.disable_multipart,
             fail_part: args.fail_part,
+            builder_url: None,
         },
     )
     .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let double = Arc::new(double);
+    // Kept alive until the process is killed.
+    let _builder = if args.builder {
+        let builder = start_builder(&args, &double)?;
+        eprintln!("build service double at {}", builder.url());
+        let url = builder.url();
+        double.update_options(|o| o.builder_url = Some(url));
+        Some(builder)
+    } else {
+        None
+    };
     if let Some(dir) = &args.seed {
         double
             .load_seed_dir(dir)
@@ -118,4 +151,30 @@ fn main() -> anyhow::Result<()> {
     loop {
         std::thread::park();
     }
+}
+
+fn start_builder(args: &Args, library: &Arc<LibraryDouble>) -> anyhow::Result<BuilderDouble> {
+    let mut opts = BuilderOptions {
+        tokens: args.builder_token.clone(),
+        line_delay_ms: args.builder_line_delay_ms,
+        fail: args.builder_fail,
+        ..BuilderOptions::default()
+    };
+    if let Some(path) = &args.builder_log {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        opts.log_lines = text.lines().map(str::to_owned).collect();
+    }
+    if let Some(path) = &args.builder_result {
+        let sif = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let library = Arc::clone(library);
+        opts.result_image = Some(sif.clone());
+        opts.on_complete = Some(Arc::new(move |b: &BuildRecord| {
+            let arch = b.arch.as_deref().unwrap_or("amd64");
+            if let Err(e) = library.try_add_image(&b.library_ref, sif.clone(), arch, &[], false) {
+                eprintln!("built image not stored at {}: {e}", b.library_ref);
+            }
+        }));
+    }
+    BuilderDouble::start(opts).context("cannot start the build service double")
 }

@@ -381,7 +381,9 @@ fn discovery(ctx: &Ctx) -> Response {
         "keystoreAPI": { "uri": ctx.shared.keystore_url },
         "tokenAPI": { "uri": base },
     });
-    if ctx.flavour == Flavour::Sylabs {
+    if let Some(builder) = &ctx.opts.builder_url {
+        doc["builderAPI"] = json!({ "uri": builder, "managerUri": builder });
+    } else if ctx.flavour == Flavour::Sylabs {
         doc["builderAPI"] = json!({ "uri": base, "managerUri": base });
     }
     json_response(StatusCode::OK, &doc)

@@ -112,6 +112,10 @@ pub struct LibraryOptions {
     /// answers 500 (its body is read and dropped); later PUTs of it work, so client retries
     /// can be tested.
     pub fail_part: Option<u32>,
+    /// The build service discovery names (`builderAPI`), e.g. a
+    /// [`crate::BuilderDouble`]'s URL. `None`: the Sylabs flavour names this server (which
+    /// serves no build routes), Hinkskalle none.
+    pub builder_url: Option<String>,
 }
 
 /// One request as the double received it, for assertions.

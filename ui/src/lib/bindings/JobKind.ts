@@ -3,4 +3,4 @@
 /**
  * What a job does.
  */
-export type JobKind = "push" | "pull";
+export type JobKind = "push" | "pull" | "build";

@@ -3,4 +3,4 @@
 /**
  * The step a job is in.
  */
-export type JobPhase = "queued" | "verifying" | "hashing" | "preparing" | "uploading" | "tagging" | "resolving" | "downloading" | "checking" | "unpacking" | "squashing" | "finishing" | "done";
+export type JobPhase = "queued" | "verifying" | "hashing" | "preparing" | "uploading" | "tagging" | "resolving" | "downloading" | "checking" | "unpacking" | "squashing" | "submitting" | "building" | "finishing" | "done";

@@ -68,4 +68,8 @@ resumable: boolean,
 /**
  * Bytes a resume would start from.
  */
-resumeFrom: number | null, };
+resumeFrom: number | null, 
+/**
+ * Remote builds: the builder's id of the build (a retry attaches to it).
+ */
+buildId: string | null, };

@@ -1,0 +1,564 @@
+//! Builds as jobs: the definition checked, then either sent to the remote's build service
+//! (build context, submit, the log followed over the WebSocket, the result pulled through
+//! the normal library pull) or assembled in-process ([`Transfers::build_locally`]). The
+//! log lines go to the job's build log, which the app streams and the CLI prints.
+
+use std::path::{Path, PathBuf};
+
+use berth_build::{Definition, SectionKind, LOCAL_AGENTS};
+use berth_library::{BuildInfo, BuilderClient};
+
+use crate::jobs::{JobHandle, JobRequest, JobSpec};
+use crate::model_build::{
+    BuildMode, BuildRequest, BuildResultView, DefinitionCheckView, DefinitionFileView,
+    DefinitionIssueView,
+};
+use crate::model_transfer::{JobKind, JobPhase, JobResult, JobView, PullRequest};
+use crate::transfers::Transfers;
+use crate::{ApiError, Error, Result};
+
+/// What the parser says about `text`, for the editor's markers and the builder choice.
+pub fn check_definition(text: &str) -> DefinitionCheckView {
+    let pos = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    match Definition::parse(text) {
+        Ok(def) => {
+            let stage = def.final_stage();
+            let executing: Vec<String> = def
+                .executing_sections()
+                .into_iter()
+                .map(|k| format!("%{}", k.name()))
+                .collect();
+            DefinitionCheckView {
+                errors: Vec::new(),
+                warnings: def
+                    .warnings()
+                    .iter()
+                    .map(|w| DefinitionIssueView {
+                        line: pos(w.line),
+                        column: pos(w.column),
+                        code: w.code.to_owned(),
+                        message: w.message.clone(),
+                        hint: None,
+                    })
+                    .collect(),
+                bootstrap: stage.bootstrap(),
+                from: stage.from().map(str::to_owned),
+                stages: pos(def.stages().len()),
+                local_buildable: def.local_buildable(),
+                local_reason: local_reason(&def, &executing),
+                executing_sections: executing,
+            }
+        }
+        Err(errors) => DefinitionCheckView {
+            errors: errors
+                .errors()
+                .iter()
+                .map(|e| DefinitionIssueView {
+                    line: pos(e.line),
+                    column: pos(e.column),
+                    code: e.code().to_owned(),
+                    message: e.message.clone(),
+                    hint: Some(e.hint().to_owned()),
+                })
+                .collect(),
+            warnings: Vec::new(),
+            bootstrap: None,
+            from: None,
+            stages: 0,
+            local_buildable: false,
+            executing_sections: Vec::new(),
+            local_reason: Some("Fix the errors first.".into()),
+        },
+    }
+}
+
+/// Why Berth cannot build `def` itself, in one sentence.
+fn local_reason(def: &Definition, executing: &[String]) -> Option<String> {
+    if def.local_buildable() {
+        return None;
+    }
+    if !executing.is_empty() {
+        return Some(format!(
+            "{} run{} commands inside the image while it is built, which needs a build service.",
+            executing.join(", "),
+            if executing.len() == 1 { "s" } else { "" }
+        ));
+    }
+    let agent = def
+        .stages()
+        .iter()
+        .filter_map(|s| s.bootstrap())
+        .find(|b| !LOCAL_AGENTS.contains(&b.as_str()))
+        .unwrap_or_default();
+    Some(format!(
+        "Bootstrap: {agent} needs a build service; Berth itself starts from {} bases.",
+        LOCAL_AGENTS.join(", ")
+    ))
+}
+
+/// Definition files are small; anything this large is something else.
+const MAX_DEFINITION: u64 = 1 << 20;
+
+/// Reads a definition file for the editor.
+pub fn read_definition(path: &Path) -> Result<DefinitionFileView> {
+    let not = |reason: &str| Error::NotADefinitionFile {
+        path: path.to_path_buf(),
+        reason: reason.to_owned(),
+    };
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotARegularFile {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() > MAX_DEFINITION {
+        return Err(not("larger than 1 MiB"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.contains(&0) {
+        return Err(not("it is binary"));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| not("it is not UTF-8 text"))?;
+    Ok(DefinitionFileView {
+        path: path.display().to_string(),
+        text,
+    })
+}
+
+/// Saves the editor's text, atomically (a crash leaves the old file or the new one).
+pub fn save_definition(path: &Path, text: &str) -> Result<DefinitionFileView> {
+    crate::atomic_file::write(path, text.as_bytes())?;
+    Ok(DefinitionFileView {
+        path: path.display().to_string(),
+        text: text.to_owned(),
+    })
+}
+
+/// Parses the request's definition, or the typed error naming the first problem.
+pub fn parse_definition(text: &str) -> Result<Definition> {
+    Definition::parse(text).map_err(|errors| {
+        let first = errors.errors().first();
+        Error::DefinitionInvalid {
+            count: errors.errors().len(),
+            line: first.map_or(0, |e| u32::try_from(e.line).unwrap_or(u32::MAX)),
+            first: first.map_or_else(String::new, |e| e.message.clone()),
+        }
+    })
+}
+
+/// The folder relative `%files` sources are read from.
+fn definition_dir(req: &BuildRequest) -> PathBuf {
+    req.definition_path
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `<definition file stem>.sif`, or `image.sif` for an unsaved definition.
+fn default_name(req: &BuildRequest) -> String {
+    let stem = req
+        .definition_path
+        .as_deref()
+        .and_then(|p| Path::new(p).file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty());
+    format!("{}.sif", stem.as_deref().unwrap_or("image"))
+}
+
+/// Host paths the build context must carry: the sources of `%files` sections that do not
+/// copy from another stage.
+fn context_paths(def: &Definition) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for stage in def.stages() {
+        for section in stage.sections() {
+            if section.kind() != SectionKind::Files || section.from_stage().is_some() {
+                continue;
+            }
+            for copy in section.files() {
+                let p = PathBuf::from(&copy.src);
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Transfers {
+    /// The file a build writes, or `None` for a detached remote build without one.
+    pub fn build_destination(&self, req: &BuildRequest) -> Result<Option<PathBuf>> {
+        let given = req
+            .destination
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty());
+        if given.is_none() && req.detached {
+            return Ok(None);
+        }
+        let as_pull = PullRequest {
+            remote: None,
+            reference: String::new(),
+            arch: None,
+            destination: given.map(str::to_owned),
+            force: req.force,
+            no_cache: false,
+            verify: false,
+        };
+        self.destination(&as_pull, &default_name(req)).map(Some)
+    }
+
+    /// Registers a build job after quick checks (definition, destination free); the caller
+    /// runs it with [`Transfers::run_build`].
+    pub fn begin_build(&self, req: &BuildRequest, reuse: Option<&str>) -> Result<JobHandle> {
+        if req.attach.is_none() {
+            let def = parse_definition(&req.definition)?;
+            if req.mode == BuildMode::Remote
+                && def
+                    .stages()
+                    .iter()
+                    .any(|s| s.bootstrap().as_deref() == Some("localimage"))
+            {
+                return Err(Error::RemoteBuildUnsupported {
+                    reason: "Bootstrap: localimage names a file on this computer, which a build service cannot read".into(),
+                });
+            }
+        }
+        let dest = self.build_destination(req)?;
+        if let Some(d) = &dest {
+            if !req.force && d.exists() && reuse.is_none() {
+                return Err(Error::DestinationExists { path: d.clone() });
+            }
+        }
+        let remote = match req.mode {
+            BuildMode::Local => "this computer".to_owned(),
+            BuildMode::Remote => match req
+                .remote
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+            {
+                Some(name) => self.libraries.remotes().get(name)?.name,
+                None => {
+                    self.libraries
+                        .remotes()
+                        .default()?
+                        .ok_or(Error::NoDefaultRemote)?
+                        .name
+                }
+            },
+        };
+        let what = match &dest {
+            Some(d) => d.file_name().map_or_else(
+                || d.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            None => "image".to_owned(),
+        };
+        let title = match (req.mode, &req.attach) {
+            (_, Some(id)) => format!("Attach to build {id}"),
+            (BuildMode::Local, None) => format!("Build {what} on this computer"),
+            (BuildMode::Remote, None) => format!("Build {what} on {remote}'s builder"),
+        };
+        let source = req
+            .definition_path
+            .clone()
+            .filter(|p| !p.trim().is_empty())
+            .unwrap_or_else(|| "unsaved definition".into());
+        self.jobs.begin(
+            JobSpec {
+                kind: JobKind::Build,
+                title,
+                remote,
+                source,
+                destination: dest.map(|d| d.display().to_string()),
+                request: JobRequest::Build(req.clone()),
+            },
+            reuse,
+        )
+    }
+
+    /// Runs a registered build to its end. A cancelled remote build is cancelled on the
+    /// builder too; a remote build whose log stream broke keeps its id, so a retry attaches
+    /// to it instead of building again.
+    pub async fn run_build(&self, req: BuildRequest, job: JobHandle) -> JobView {
+        let outcome = match req.mode {
+            BuildMode::Local => self.build_here(&req, &job).await,
+            BuildMode::Remote => self.build_remote(&req, &job).await,
+        };
+        if let Err(e) = &outcome {
+            job.log(&format!("FATAL:   {}", ApiError::from(e).message));
+        }
+        job.finish(outcome.map_err(|e| ApiError::from(&e)))
+    }
+
+    async fn build_here(&self, req: &BuildRequest, job: &JobHandle) -> Result<JobResult> {
+        let def = parse_definition(&req.definition)?;
+        let dest = self.build_destination(req)?.ok_or(Error::NoPullFolder)?;
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        // Beside the destination, so the final rename stays on one file system and a
+        // failed build leaves no file at the destination.
+        let tmp = tempfile::Builder::new()
+            .prefix(".berth-build-")
+            .suffix(".sif")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&dir, e))?
+            .into_temp_path();
+        let log = |line: &str| job.log(line);
+        let built = self
+            .build_locally(
+                &def,
+                &definition_dir(req),
+                req.arch.as_deref().map(str::trim).filter(|a| !a.is_empty()),
+                req.remote.as_deref(),
+                &tmp,
+                job,
+                &log,
+            )
+            .await?;
+        job.phase(JobPhase::Finishing, None);
+        job.cancel().check()?;
+        let hash = berth_library::digest_file(
+            &tmp,
+            false,
+            std::sync::Arc::new(berth_progress::NoProgress),
+            job.cancel().clone(),
+        )
+        .await?
+        .image_hash();
+        crate::transfers::place_file(&tmp, &dest, req.force, true).await?;
+        job.log(&format!("INFO:    Build complete: {}", dest.display()));
+        Ok(JobResult::Built(BuildResultView {
+            mode: BuildMode::Local,
+            path: Some(dest.display().to_string()),
+            hash: Some(hash),
+            size: built.size,
+            arch: Some(built.arch),
+            build_id: None,
+            library_ref: None,
+            detached: false,
+        }))
+    }
+
+    async fn build_remote(&self, req: &BuildRequest, job: &JobHandle) -> Result<JobResult> {
+        job.phase(JobPhase::Submitting, None);
+        let (remote, client, library_url) = self
+            .libraries
+            .builder_client(req.remote.as_deref(), req.builder_url.as_deref())
+            .await?;
+        let arch = req
+            .arch
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map_or_else(|| berth_library::host_arch().to_owned(), str::to_owned);
+        let (info, context) = match &req.attach {
+            Some(id) => (client.status(id).await?, None),
+            None => self.submit(req, &client, library_url, &arch, job).await?,
+        };
+        job.set_build_id(Some(info.id.clone()));
+        if req.detached {
+            job.log(&format!("INFO:    Build submitted: {}", info.id));
+            return Ok(JobResult::Built(BuildResultView {
+                mode: BuildMode::Remote,
+                path: None,
+                hash: None,
+                size: 0,
+                arch: Some(arch),
+                build_id: Some(info.id.clone()),
+                library_ref: Some(info.library_ref.clone()),
+                detached: true,
+            }));
+        }
+        job.phase(JobPhase::Building, None);
+        if !info.is_complete {
+            client
+                .stream_log(&info.id, |line| job.log(line), job.cancel())
+                .await?;
+        }
+        let done = client.status(&info.id).await?;
+        if let Some(digest) = context {
+            // The builder no longer needs it; a failure here must not fail the build.
+            if let Err(e) = client.delete_context(&digest).await {
+                tracing::warn!("build context {digest} not deleted: {e}");
+            }
+        }
+        if let Err(e) = berth_library::result_ok(&done) {
+            // Nothing left to attach to: a retry builds again.
+            job.set_build_id(None);
+            return Err(e.into());
+        }
+        job.cancel().check()?;
+        self.fetch_result(req, &remote.name, &done, &arch, job)
+            .await
+    }
+
+    /// Uploads the build context (when `%files` copies from this computer) and submits.
+    async fn submit(
+        &self,
+        req: &BuildRequest,
+        client: &BuilderClient,
+        library_url: Option<String>,
+        arch: &str,
+        job: &JobHandle,
+    ) -> Result<(BuildInfo, Option<String>)> {
+        let def = parse_definition(&req.definition)?;
+        let paths = context_paths(&def);
+        let base = definition_dir(req);
+        let context = if paths.is_empty() {
+            None
+        } else {
+            job.log(&format!(
+                "INFO:    Uploading {} path(s) named in %files as the build context",
+                paths.len()
+            ));
+            client.upload_context(&paths, &base).await?
+        };
+        job.cancel().check()?;
+        let working_dir = context.as_ref().map(|_| {
+            std::fs::canonicalize(&base)
+                .unwrap_or(base.clone())
+                .display()
+                .to_string()
+        });
+        let info = client
+            .submit(&berth_library::BuildRequest {
+                definition: req.definition.as_bytes().to_vec(),
+                library_ref: req
+                    .library_ref
+                    .clone()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                library_url,
+                arch: Some(arch.to_owned()),
+                context_digest: context.clone(),
+                working_dir,
+            })
+            .await?;
+        job.log(&format!("INFO:    Build submitted: {}", info.id));
+        Ok((info, context))
+    }
+
+    /// Pulls the built image from the library the build names (§8.4) into place.
+    async fn fetch_result(
+        &self,
+        req: &BuildRequest,
+        remote: &str,
+        done: &BuildInfo,
+        arch: &str,
+        job: &JobHandle,
+    ) -> Result<JobResult> {
+        let dest = self.build_destination(req)?.ok_or(Error::NoPullFolder)?;
+        let pull = PullRequest {
+            remote: Some(remote.to_owned()),
+            reference: done.library_ref.clone(),
+            arch: Some(arch.to_owned()),
+            destination: Some(dest.display().to_string()),
+            force: req.force || req.attach.is_some(),
+            no_cache: false,
+            verify: false,
+        };
+        job.log(&format!("INFO:    Downloading {}", done.library_ref));
+        let mut partial = None;
+        let pulled = match self.pull(&pull, job, &mut partial).await {
+            Ok(JobResult::Pulled(p)) => p,
+            Ok(_) => unreachable!("a library pull ends in a pulled result"),
+            Err(e) => {
+                if let (true, Some(p)) = (job.cancel().is_cancelled(), &partial) {
+                    berth_library::discard_partial(p);
+                }
+                return Err(e);
+            }
+        };
+        if !done.image_checksum.is_empty() && done.image_checksum != pulled.hash {
+            // As scs-build: said, not fatal — the pull itself checked the library's hash.
+            job.log(&format!(
+                "WARNING: the builder reported {} but the library served {}",
+                done.image_checksum, pulled.hash
+            ));
+        }
+        job.log(&format!("INFO:    Build complete: {}", pulled.path));
+        Ok(JobResult::Built(BuildResultView {
+            mode: BuildMode::Remote,
+            path: Some(pulled.path),
+            hash: Some(pulled.hash),
+            size: pulled.size,
+            arch: Some(arch.to_owned()),
+            build_id: Some(done.id.clone()),
+            library_ref: Some(done.library_ref.clone()),
+            detached: false,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_errors_with_positions_and_why_not_local() {
+        let bad = check_definition("Bootstrap: docker\nFrom: alpine\n%pots\necho\n");
+        assert_eq!(bad.errors.len(), 1, "{bad:?}");
+        assert_eq!((bad.errors[0].line, bad.errors[0].column), (3, 1));
+        assert_eq!(bad.errors[0].code, "def.unknown_section");
+        assert!(!bad.local_buildable);
+
+        let post = check_definition("Bootstrap: docker\nFrom: alpine\n%post\n  apk add x\n");
+        assert!(post.errors.is_empty());
+        assert_eq!(post.bootstrap.as_deref(), Some("docker"));
+        assert_eq!(post.from.as_deref(), Some("alpine"));
+        assert_eq!(post.executing_sections, ["%post"]);
+        assert!(post
+            .local_reason
+            .unwrap()
+            .starts_with("%post runs commands"));
+
+        let local = check_definition("Bootstrap: scratch\n%runscript\n  echo hi\n");
+        assert!(local.local_buildable && local.local_reason.is_none());
+
+        let deb = check_definition("Bootstrap: debootstrap\nFrom: bookworm\n");
+        assert!(deb.local_reason.unwrap().contains("Bootstrap: debootstrap"));
+    }
+
+    #[test]
+    fn context_carries_host_files_only() {
+        let def = Definition::parse(
+            "Bootstrap: docker\nFrom: alpine\nStage: one\n%files\n  data/a.txt /opt/a.txt\n  b.sh\n\
+             Bootstrap: docker\nFrom: alpine\nStage: two\n%files from one\n  /opt/a.txt\n%files\n  b.sh /b\n",
+        )
+        .unwrap();
+        assert_eq!(
+            context_paths(&def),
+            [PathBuf::from("data/a.txt"), PathBuf::from("b.sh")]
+        );
+    }
+
+    #[test]
+    fn names_come_from_the_definition_file() {
+        let mut req = BuildRequest {
+            definition: String::new(),
+            definition_path: Some("/work/defs/ubuntu.def".into()),
+            mode: BuildMode::Remote,
+            remote: None,
+            builder_url: None,
+            arch: None,
+            destination: None,
+            library_ref: None,
+            detached: false,
+            force: false,
+            attach: None,
+        };
+        assert_eq!(default_name(&req), "ubuntu.sif");
+        assert_eq!(definition_dir(&req), PathBuf::from("/work/defs"));
+        req.definition_path = None;
+        assert_eq!(default_name(&req), "image.sif");
+        assert_eq!(definition_dir(&req), PathBuf::from("."));
+    }
+}
