@@ -8,6 +8,7 @@
 
 mod context;
 mod log;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -129,6 +130,8 @@ pub struct BuilderClient {
     /// Context uploads: no overall limit, a read timeout instead.
     transfer: reqwest::Client,
     connect_timeout: Duration,
+    /// TLS of the log socket; `None`: the web roots.
+    ws_tls: Option<tokio_tungstenite::Connector>,
 }
 
 impl std::fmt::Debug for BuilderClient {
@@ -152,6 +155,7 @@ impl BuilderClient {
             http: build_http(options, timeouts)?,
             transfer: build_transfer_http(options, timeouts)?,
             connect_timeout: timeouts.connect,
+            ws_tls: tls::connector(options)?,
         })
     }
 
@@ -263,7 +267,15 @@ impl BuilderClient {
         url.set_scheme(scheme)
             .map_err(|()| Error::input("cannot make a WebSocket URL of the builder URL"))?;
         let auth = self.auth_value()?;
-        let outcome = log::follow(url, auth, self.connect_timeout, on_line, cancel).await;
+        let outcome = log::follow(
+            url,
+            auth,
+            self.ws_tls.clone(),
+            self.connect_timeout,
+            on_line,
+            cancel,
+        )
+        .await;
         if matches!(&outcome, Err(e) if e.kind() == ErrorKind::Cancelled) {
             // The reference cancels the build when its user interrupts the stream; a
             // failure to do so must not hide that the stream was cancelled.

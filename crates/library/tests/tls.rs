@@ -1,10 +1,14 @@
 //! TLS trust: a loopback https server with a certificate from a throw-away CA is refused
 //! by default (`net.tls_untrusted`), accepted with that CA as `extra_ca_pem`, and accepted
-//! with `accept_invalid_certs`.
+//! with `accept_invalid_certs` — for the library's HTTP calls and for the build service's
+//! WebSocket log alike.
 
 use std::sync::Arc;
 
-use berth_library::{LibraryClient, RemoteOptions, RetryPolicy};
+use berth_library::{
+    BuildRequest, BuilderClient, Cancel, LibraryClient, RemoteOptions, RetryPolicy, Secret,
+};
+use berth_testkit::{BuilderDouble, BuilderOptions};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
@@ -31,8 +35,7 @@ fn pki() -> Pki {
     }
 }
 
-/// A tiny https server: TLS handshake, read the request head, answer one fixed JSON body.
-async fn tls_server(p: &Pki) -> String {
+fn acceptor(p: &Pki) -> tokio_rustls::TlsAcceptor {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -43,7 +46,34 @@ async fn tls_server(p: &Pki) -> String {
             rustls::pki_types::PrivateKeyDer::Pkcs8(p.leaf_key_der.clone().into()),
         )
         .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// Terminates TLS and forwards the bytes to a plain http server at `target` (host:port).
+async fn tls_forwarder(p: &Pki, target: String) -> String {
+    let acceptor = acceptor(p);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, target) = (acceptor.clone(), target.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    format!("https://{addr}")
+}
+
+/// A tiny https server: TLS handshake, read the request head, answer one fixed JSON body.
+async fn tls_server(p: &Pki) -> String {
+    let acceptor = acceptor(p);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -122,4 +152,56 @@ async fn untrusted_then_extra_ca_then_insecure() {
     };
     let e = client(&base, wrong_ca).get_entity("tls").await.unwrap_err();
     assert_eq!(e.code(), "net.tls_untrusted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builder_log_socket_trusts_what_the_remote_trusts() {
+    let p = pki();
+    let double = BuilderDouble::start(BuilderOptions {
+        tokens: vec!["tls-token".into()],
+        log_lines: vec!["over wss".into()],
+        ..BuilderOptions::default()
+    })
+    .unwrap();
+    let base = tls_forwarder(&p, double.url().trim_start_matches("http://").to_owned()).await;
+    let follow = |opts: RemoteOptions| {
+        let base = base.clone();
+        async move {
+            let c = BuilderClient::new(&base, Some(Secret::new("tls-token")), &opts)?;
+            let info = c.submit(&BuildRequest::default()).await?;
+            let mut lines = Vec::new();
+            c.stream_log(&info.id, |l| lines.push(l.to_owned()), &Cancel::new())
+                .await?;
+            Ok::<_, berth_library::Error>(lines)
+        }
+    };
+    let with_ca = RemoteOptions {
+        extra_ca_pem: Some(p.ca_pem.clone().into_bytes()),
+        ..Default::default()
+    };
+    assert_eq!(follow(with_ca).await.unwrap(), ["over wss"]);
+    let insecure = RemoteOptions {
+        accept_invalid_certs: true,
+        ..Default::default()
+    };
+    assert_eq!(follow(insecure).await.unwrap(), ["over wss"]);
+
+    // The HTTP calls use the same trust, so without the CA nothing is even submitted.
+    let e = follow(RemoteOptions::default()).await.unwrap_err();
+    assert_eq!(e.code(), "net.tls_untrusted", "{e:?}");
+    // With the CA for HTTP but another one's certificate on the socket, the socket fails.
+    let other = pki();
+    let c = BuilderClient::new(
+        &base,
+        Some(Secret::new("tls-token")),
+        &RemoteOptions {
+            extra_ca_pem: Some(other.ca_pem.into_bytes()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(c
+        .stream_log("000000000000000000000001", |_| {}, &Cancel::new())
+        .await
+        .is_err());
 }

@@ -44,11 +44,12 @@ impl LineSplitter {
 /// Connects to `url` and feeds the log to `on_line` until the server closes or `cancel`
 /// fires (then `Err(cancelled)`; the caller cancels the build).
 ///
-/// `wss` uses the built-in web roots and connects directly: the remote's extra CA,
-/// accept-invalid-certificates and proxy settings do not apply to this socket yet.
+/// `wss` trusts what `tls` says (the remote's extra CA or its opt-out of verification;
+/// `None`: the web roots). It connects directly: a remote's proxy is not used for it.
 pub(crate) async fn follow(
     url: Url,
     auth: Option<header::HeaderValue>,
+    tls: Option<tokio_tungstenite::Connector>,
     connect_timeout: Duration,
     mut on_line: impl FnMut(&str),
     cancel: &berth_progress::Cancel,
@@ -67,7 +68,7 @@ pub(crate) async fn follow(
     if let Some(auth) = auth {
         headers.insert(header::AUTHORIZATION, auth);
     }
-    let connect = tokio_tungstenite::connect_async(request);
+    let connect = tokio_tungstenite::connect_async_tls_with_config(request, None, false, tls);
     let (mut socket, _) = tokio::select! {
         biased;
         () = cancel.cancelled() => return Err(Error::cancelled()),
