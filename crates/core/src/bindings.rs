@@ -70,6 +70,7 @@ pub fn render() -> Vec<(String, String)> {
         JobState,
         JobPhase,
         JobView,
+        JobPartView,
         JobResult,
         PushResultView,
         PullResultView,

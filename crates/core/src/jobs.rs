@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model_build::{BuildLogEvent, BuildLogView, BuildRequest};
 use crate::model_transfer::{
-    JobKind, JobPhase, JobResult, JobState, JobView, PullRequest, PushRequest,
+    JobKind, JobPartView, JobPhase, JobResult, JobState, JobView, PullRequest, PushRequest,
 };
 use crate::{atomic_file, ApiError, Error, Result};
 
@@ -295,6 +295,7 @@ impl Jobs {
                 resumable: false,
                 resume_from: None,
                 build_id: None,
+                parts: Vec::new(),
             };
             t.insert(
                 0,
@@ -446,6 +447,7 @@ impl JobHandle {
             l.record.view.phase = phase;
             l.record.view.bytes_total = total;
             l.record.view.bytes_done = 0;
+            l.record.view.parts.clear();
             l.samples.clear();
         });
     }
@@ -585,6 +587,7 @@ impl Progress for JobProgress {
             l.record.view.phase = phase;
             l.record.view.bytes_total = total;
             l.record.view.bytes_done = 0;
+            l.record.view.parts.clear();
             l.samples.clear();
         });
     }
@@ -600,6 +603,27 @@ impl Progress for JobProgress {
             l.record.view.bytes_done = l.record.view.bytes_done.saturating_sub(bytes);
             // A step back would read as a negative rate.
             l.samples.clear();
+        });
+    }
+
+    fn parts(&self, parts: &[berth_progress::PartInfo]) {
+        self.jobs.update(&self.id, true, |l| {
+            l.record.view.parts = parts
+                .iter()
+                .map(|p| JobPartView {
+                    label: p.label.clone(),
+                    done: p.done,
+                    total: p.total,
+                })
+                .collect();
+        });
+    }
+
+    fn part(&self, index: usize, done: u64) {
+        self.jobs.update(&self.id, false, |l| {
+            if let Some(p) = l.record.view.parts.get_mut(index) {
+                p.done = done.min(p.total);
+            }
         });
     }
 }
@@ -777,6 +801,64 @@ mod tests {
         let v = reloaded.get(&id).unwrap();
         assert_eq!(v.state, JobState::Interrupted);
         assert_eq!(reloaded.clear_finished().len(), 0);
+    }
+
+    #[test]
+    fn layers_are_parts_of_the_phase_and_a_new_phase_clears_them() {
+        let jobs = Jobs::in_memory();
+        let h = jobs.begin(spec(), None).unwrap();
+        let p = h.progress();
+        p.phase(Phase::Downloading, Some(300));
+        p.parts(&[
+            berth_progress::PartInfo {
+                label: "aaa".into(),
+                total: 100,
+                done: 100,
+            },
+            berth_progress::PartInfo {
+                label: "bbb".into(),
+                total: 200,
+                done: 0,
+            },
+        ]);
+        p.part(1, 50);
+        p.part(7, 1);
+        let v = jobs.get(h.id()).unwrap();
+        let parts: Vec<(&str, u64, u64)> = v
+            .parts
+            .iter()
+            .map(|p| (p.label.as_str(), p.done, p.total))
+            .collect();
+        assert_eq!(parts, [("aaa", 100, 100), ("bbb", 50, 200)]);
+        p.phase(Phase::Unpacking, Some(300));
+        assert!(jobs.get(h.id()).unwrap().parts.is_empty());
+        h.finish(Err(ApiError {
+            code: "x".into(),
+            message: "x".into(),
+            hint: None,
+        }));
+    }
+
+    #[test]
+    fn history_from_before_builds_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.json");
+        let jobs = Jobs::persisted(path.clone());
+        let id = jobs.begin(spec(), None).unwrap().id().to_owned();
+        // An older Berth wrote records without the build and parts fields.
+        let mut saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        for r in saved.as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("buildId");
+            let view = r["view"].as_object_mut().unwrap();
+            view.remove("buildId");
+            view.remove("parts");
+        }
+        std::fs::write(&path, serde_json::to_vec(&saved).unwrap()).unwrap();
+        assert_eq!(
+            Jobs::persisted(path).get(&id).unwrap().state,
+            JobState::Failed
+        );
     }
 
     #[test]

@@ -106,7 +106,22 @@ pub struct JobView {
     /// Bytes a resume would start from.
     pub resume_from: Option<u64>,
     /// Remote builds: the builder's id of the build (a retry attaches to it).
+    #[serde(default)]
     pub build_id: Option<String>,
+    /// The current phase's parts (an image's layers while they download); empty when
+    /// the phase is one piece.
+    #[serde(default)]
+    pub parts: Vec<JobPartView>,
+}
+
+/// One part of a job's phase: a layer being downloaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPartView {
+    /// A layer's short digest.
+    pub label: String,
+    pub done: u64,
+    pub total: u64,
 }
 
 /// What a finished job achieved.

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use berth_progress::{Cancel, Phase, Progress};
+use berth_progress::{Cancel, PartInfo, Phase, Progress};
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
@@ -46,16 +46,30 @@ impl RegistryClient {
         }
         // Owned, so the download futures borrow nothing with a lifetime of their own
         // (a borrowed descriptor makes the future non-`Send` for a spawning caller).
-        let mut missing: Vec<Descriptor> = Vec::new();
+        // Each unique blob is one part of the phase; those in the store start complete.
+        let mut missing: Vec<(usize, Descriptor)> = Vec::new();
+        let mut parts: Vec<PartInfo> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
         for d in blobs {
-            if !store.contains(d) && !missing.iter().any(|m| m.digest == d.digest) {
-                missing.push(d.clone());
+            if seen.contains(&d.digest.as_str()) {
+                continue;
             }
+            seen.push(&d.digest);
+            let present = store.contains(d);
+            if !present {
+                missing.push((parts.len(), d.clone()));
+            }
+            parts.push(PartInfo {
+                label: short_digest(&d.digest),
+                total: d.size,
+                done: if present { d.size } else { 0 },
+            });
         }
         progress.phase(
             Phase::Downloading,
-            Some(missing.iter().map(|d| d.size).sum()),
+            Some(missing.iter().map(|(_, d)| d.size).sum()),
         );
+        progress.parts(&parts);
         if missing.is_empty() {
             return Ok(paths);
         }
@@ -65,10 +79,17 @@ impl RegistryClient {
             .map_err(|e| Error::local_io(format!("creating {}", dir.display()), e))?;
         // The first failure drops the stream, which drops the other downloads and their
         // temp files: nothing half-written survives.
-        futures_util::stream::iter(missing.into_iter().map(|d| {
+        futures_util::stream::iter(missing.into_iter().map(|(part, d)| {
             let progress = progress.clone();
             let dir = dir.clone();
-            async move { self.fetch_one(r, &d, &dir, progress.as_ref(), cancel).await }
+            async move {
+                let tracked = PartProgress {
+                    inner: progress.as_ref(),
+                    part,
+                    done: std::sync::atomic::AtomicU64::new(0),
+                };
+                self.fetch_one(r, &d, &dir, &tracked, cancel).await
+            }
         }))
         .buffer_unordered(concurrency.max(1))
         .try_collect::<Vec<()>>()
@@ -225,6 +246,42 @@ impl RegistryClient {
             progress.advance(chunk.len() as u64);
         }
     }
+}
+
+/// Forwards a blob's progress to the phase and to its part.
+struct PartProgress<'a> {
+    inner: &'a dyn Progress,
+    part: usize,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl Progress for PartProgress<'_> {
+    fn phase(&self, phase: Phase, total: Option<u64>) {
+        self.inner.phase(phase, total);
+    }
+
+    fn advance(&self, bytes: u64) {
+        use std::sync::atomic::Ordering;
+        let done = self.done.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.inner.advance(bytes);
+        self.inner.part(self.part, done);
+    }
+
+    fn retract(&self, bytes: u64) {
+        use std::sync::atomic::Ordering;
+        let done = self
+            .done
+            .fetch_sub(bytes, Ordering::Relaxed)
+            .saturating_sub(bytes);
+        self.inner.retract(bytes);
+        self.inner.part(self.part, done);
+    }
+}
+
+/// `sha256:0123456789ab…` → `0123456789ab`, as registries and docker show layers.
+fn short_digest(digest: &str) -> String {
+    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
+    hex.chars().take(12).collect()
 }
 
 fn retryable(e: &Error) -> bool {

@@ -181,6 +181,14 @@ async fn broken_transfer_resumes_with_range() {
     let ranges = d.seen.lock().unwrap().ranges.clone();
     assert_eq!(ranges, vec![format!("bytes={}-", data.len() / 2)]);
     assert_eq!(progress.done.load(Ordering::SeqCst), data.len() as u64);
+    // The layer is a part of the download with its short digest, complete at the end.
+    let digest = support::sha256_hex(&data);
+    let parts = progress.parts.lock().unwrap().clone();
+    let layer = parts
+        .iter()
+        .find(|p| p.0 == digest[..12])
+        .unwrap_or_else(|| panic!("{parts:?}"));
+    assert_eq!((layer.1, layer.2), (data.len() as u64, data.len() as u64));
     assert!(temp_files(cache.path()).is_empty());
 }
 
@@ -272,6 +280,8 @@ struct Counter {
     done: AtomicU64,
     phases: std::sync::Mutex<Vec<Phase>>,
     cancel_after: Option<(u64, Cancel)>,
+    /// Per-layer (label, done, total).
+    parts: std::sync::Mutex<Vec<(String, u64, u64)>>,
 }
 
 impl Progress for Counter {
@@ -288,5 +298,14 @@ impl Progress for Counter {
     }
     fn retract(&self, n: u64) {
         self.done.fetch_sub(n, Ordering::SeqCst);
+    }
+    fn parts(&self, parts: &[berth_progress::PartInfo]) {
+        *self.parts.lock().unwrap() = parts
+            .iter()
+            .map(|p| (p.label.clone(), p.done, p.total))
+            .collect();
+    }
+    fn part(&self, i: usize, done: u64) {
+        self.parts.lock().unwrap()[i].1 = done;
     }
 }

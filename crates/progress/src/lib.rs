@@ -41,6 +41,23 @@ pub trait Progress: Send + Sync {
     fn advance(&self, bytes: u64);
     /// `bytes` reported earlier must be taken back (a failed part that will be re-sent).
     fn retract(&self, bytes: u64);
+    /// The current phase is made of these parts (an image's layers), in order. Optional:
+    /// watchers that only show the whole phase ignore it.
+    fn parts(&self, _parts: &[PartInfo]) {}
+    /// Part `index` of [`Progress::parts`] has `done` bytes done (absolute, so a restarted
+    /// part simply reports less).
+    fn part(&self, _index: usize, _done: u64) {}
+}
+
+/// One part of a phase, e.g. one layer of an image being downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    /// What it is, shortly (a layer's short digest).
+    pub label: String,
+    /// Its size in bytes.
+    pub total: u64,
+    /// Bytes already there when the phase starts (a layer in the cache).
+    pub done: u64,
 }
 
 /// Progress nobody watches.
