@@ -71,12 +71,9 @@ pub fn run(a: &BuildArgs) -> Result<bool> {
     let mode = if a.remote || a.attach.is_some() {
         BuildMode::Remote
     } else {
-        let def = berth_core::builds::parse_definition(&definition)
+        berth_core::builds::parse_definition(&definition)
             .map_err(|e| anyhow::anyhow!("{e}\nHint: run `berth build --check` on it"))?;
-        if !def.local_buildable() {
-            let why = berth_core::builds::check_definition(&definition)
-                .local_reason
-                .unwrap_or_default();
+        if let Some(why) = berth_core::builds::check_definition(&definition).local_reason {
             bail!("{why}\nHint: build it on the remote's build service with --remote");
         }
         BuildMode::Local
@@ -165,26 +162,15 @@ fn check(path: &Path) -> Result<bool> {
                 if stages.len() == 1 { "" } else { "s" },
                 bases.join("; ")
             )?;
-            let executing = def.executing_sections();
-            if def.local_buildable() {
-                writeln!(
+            match berth_core::builds::check_definition(&text).local_reason {
+                None => writeln!(
                     out,
-                    "Nothing in it runs inside the container: building it needs no root."
-                )?;
-            } else if executing.is_empty() {
-                writeln!(
+                    "Berth builds it on this computer, without root: `berth build OUT.sif {shown}`."
+                )?,
+                Some(why) => writeln!(
                     out,
-                    "Its bootstrap agent needs a builder with root or a remote builder."
-                )?;
-            } else {
-                let names: Vec<String> =
-                    executing.iter().map(|k| format!("%{}", k.name())).collect();
-                writeln!(
-                    out,
-                    "{} run{} inside the container: it needs a remote builder (or root).",
-                    names.join(", "),
-                    if names.len() == 1 { "s" } else { "" }
-                )?;
+                    "{why}\nBuild it on the remote's build service: `berth build --remote OUT.sif {shown}`."
+                )?,
             }
             Ok(true)
         }

@@ -27,11 +27,14 @@ fn a_valid_file_says_whether_it_needs_a_builder() {
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        "x.def: valid, 1 stage (docker alpine:3.19)\n%post runs inside the container: it needs a remote builder (or root).\n"
+        "x.def: valid, 1 stage (docker alpine:3.19)\nThe definition runs %post while it is built; a build without root cannot run them.\nBuild it on the remote's build service: `berth build --remote OUT.sif x.def`.\n"
     );
     let (code, out, _) = check("Bootstrap: docker\nFrom: alpine\n\n%environment\n    export X=1\n");
     assert_eq!(code, 0);
-    assert!(out.contains("building it needs no root"), "{out}");
+    assert!(
+        out.contains("Berth builds it on this computer, without root"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -50,4 +53,45 @@ fn every_problem_is_listed_with_its_position_and_a_hint() {
     );
     assert!(err.contains("did you mean `%environment`?"), "{err}");
     assert_eq!(err.matches("  hint: ").count(), 2, "{err}");
+}
+
+#[test]
+fn a_definition_that_runs_nothing_is_built_here() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello\n").unwrap();
+    let def = dir.path().join("hello.def");
+    let text =
+        "Bootstrap: scratch\n%files\n    hello.txt /hello.txt\n%runscript\n    cat /hello.txt\n";
+    std::fs::write(&def, text).unwrap();
+    let out = dir.path().join("hello.sif");
+    let run = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("build")
+        .args([&out, &def])
+        .env("BERTH_CONFIG_DIR", dir.path().join("config"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("Creating SIF file"), "{stdout}");
+    let inspect = |flag: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["inspect", flag])
+            .arg(&out)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(inspect("--deffile"), text);
+    assert!(inspect("--runscript").contains("cat /hello.txt"));
+    // Nothing is left beside the image.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
 }

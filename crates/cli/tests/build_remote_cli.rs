@@ -92,7 +92,7 @@ fn remote_builds_from_the_command_line() {
     };
     let local = part("---local");
     assert!(
-        local.contains("%post runs commands inside the image") && local.contains("--remote"),
+        local.contains("runs %post while it is built") && local.contains("--remote"),
         "{local}"
     );
     let remote = part("---remote");

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_build::{Definition, SectionKind, LOCAL_AGENTS};
+use berth_build::{Definition, SectionKind};
 use berth_library::{BuildInfo, BuilderClient};
 
 use crate::jobs::{JobHandle, JobRequest, JobSpec};
@@ -23,6 +23,7 @@ pub fn check_definition(text: &str) -> DefinitionCheckView {
     match Definition::parse(text) {
         Ok(def) => {
             let stage = def.final_stage();
+            let reason = local_reason(&def);
             let executing: Vec<String> = def
                 .executing_sections()
                 .into_iter()
@@ -44,8 +45,8 @@ pub fn check_definition(text: &str) -> DefinitionCheckView {
                 bootstrap: stage.bootstrap(),
                 from: stage.from().map(str::to_owned),
                 stages: pos(def.stages().len()),
-                local_buildable: def.local_buildable(),
-                local_reason: local_reason(&def, &executing),
+                local_buildable: reason.is_none(),
+                local_reason: reason,
                 executing_sections: executing,
             }
         }
@@ -72,28 +73,17 @@ pub fn check_definition(text: &str) -> DefinitionCheckView {
     }
 }
 
-/// Why Berth cannot build `def` itself, in one sentence.
-fn local_reason(def: &Definition, executing: &[String]) -> Option<String> {
-    if def.local_buildable() {
-        return None;
-    }
-    if !executing.is_empty() {
-        return Some(format!(
-            "{} run{} commands inside the image while it is built, which needs a build service.",
-            executing.join(", "),
-            if executing.len() == 1 { "s" } else { "" }
-        ));
-    }
-    let agent = def
-        .stages()
-        .iter()
-        .filter_map(|s| s.bootstrap())
-        .find(|b| !LOCAL_AGENTS.contains(&b.as_str()))
-        .unwrap_or_default();
-    Some(format!(
-        "Bootstrap: {agent} needs a build service; Berth itself starts from {} bases.",
-        LOCAL_AGENTS.join(", ")
-    ))
+/// Why Berth cannot build `def` itself, as a sentence.
+fn local_reason(def: &Definition) -> Option<String> {
+    crate::local_build::local_blocker(def).map(|e| {
+        let text = e.to_string();
+        let mut c = text.chars();
+        let first = c
+            .next()
+            .map(|f| f.to_uppercase().collect::<String>())
+            .unwrap_or_default();
+        format!("{first}{}.", c.as_str())
+    })
 }
 
 /// Definition files are small; anything this large is something else.
@@ -515,13 +505,23 @@ mod tests {
         assert_eq!(post.bootstrap.as_deref(), Some("docker"));
         assert_eq!(post.from.as_deref(), Some("alpine"));
         assert_eq!(post.executing_sections, ["%post"]);
-        assert!(post
-            .local_reason
-            .unwrap()
-            .starts_with("%post runs commands"));
+        assert_eq!(
+            post.local_reason.as_deref(),
+            Some("The definition runs %post while it is built; a build without root cannot run them.")
+        );
 
-        let local = check_definition("Bootstrap: scratch\n%runscript\n  echo hi\n");
-        assert!(local.local_buildable && local.local_reason.is_none());
+        // %test is stored, not run (as Apptainer's --notest): Berth can build this.
+        let local = check_definition("Bootstrap: scratch\n%runscript\n  echo hi\n%test\n  true\n");
+        assert!(
+            local.local_buildable && local.local_reason.is_none(),
+            "{local:?}"
+        );
+
+        let two = check_definition(
+            "Bootstrap: docker\nFrom: alpine\nStage: a\nBootstrap: scratch\nStage: b\n%files from a\n  /x\n",
+        );
+        assert!(!two.local_buildable);
+        assert!(two.local_reason.unwrap().contains("multi-stage"));
 
         let deb = check_definition("Bootstrap: debootstrap\nFrom: bookworm\n");
         assert!(deb.local_reason.unwrap().contains("Bootstrap: debootstrap"));

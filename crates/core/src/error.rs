@@ -113,6 +113,26 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A local build was asked for a definition that runs scripts at build time.
+    #[error(
+        "the definition runs {sections} while it is built; a build without root cannot run them"
+    )]
+    BuildNeedsRemote {
+        /// The sections, e.g. `%post, %setup`.
+        sections: String,
+    },
+    /// A local build was asked for a bootstrap agent it cannot start from.
+    #[error("Bootstrap: {agent} needs a build service; a build without root starts from docker, library, oras, localimage or scratch")]
+    BuildAgentNotLocal {
+        /// The agent.
+        agent: String,
+    },
+    /// Something a local build does not do yet (named), though a build service does.
+    #[error("a build without root does not support {what}")]
+    BuildLocalUnsupported {
+        /// What, in words.
+        what: String,
+    },
     /// The remote's token service refused the token (nothing was stored).
     #[error("the remote \"{name}\" refused this token")]
     TokenRefused {
@@ -349,6 +369,9 @@ impl Error {
             Error::DefinitionInvalid { .. } => "build.invalid_definition",
             Error::RemoteBuildUnsupported { .. } => "build.remote_unsupported",
             Error::NotADefinitionFile { .. } => "build.not_a_definition",
+            Error::BuildNeedsRemote { .. } => "build.needs_remote",
+            Error::BuildAgentNotLocal { .. } => "build.agent_not_local",
+            Error::BuildLocalUnsupported { .. } => "build.local_unsupported",
             Error::TokenRefused { .. } => "auth.token_invalid",
             Error::TokenUncheckable { .. } => "net.unreachable",
             Error::NoKeyserver => "keyserver.none_configured",
@@ -411,6 +434,9 @@ impl Error {
             "build.not_a_definition" => "Open the .def text file the image is built from.",
             "build.remote_unsupported" => "Build it on this computer, or change the base to one the builder can fetch (docker, library, oras).",
             "build.invalid_definition" => "Fix the marked lines; `berth build --check FILE` lists every error with its line and column.",
+            "build.needs_remote" => "Use the remote builder (a remote with a build service), or move that work out of the definition so Berth can assemble the image itself.",
+            "build.agent_not_local" => "Use the remote builder, or start from a docker, library, oras, localimage or scratch base.",
+            "build.local_unsupported" => "Use the remote builder for this definition.",
             "auth.token_invalid" => "Generate a new access token on the remote's web page and log in again.",
             "keyserver.none_configured" => "Add a keyserver on the Keys page (Apptainer uses https://keys.openpgp.org).",
             "keyserver.not_found" => "Check the fingerprint, or ask the signer to publish their key.",

@@ -1,30 +1,430 @@
-//! PLACEHOLDER written by the builds.rs author so the crate compiles; the local-build
-//! helper replaces this whole file with the real implementation (same signature).
+//! Building a definition without root, in-process: for definitions that run nothing at
+//! build time, the image is assembled the way Apptainer's build would leave it — the base
+//! (an empty tree, a docker:// image through the pull pipeline, or a SIF from a library,
+//! an oras:// registry or this machine), then `%files`, the `/.singularity.d` metadata of
+//! the sections, SquashFS and the SIF with the definition as its Def.FILE object.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use berth_build::{Definition, SectionKind, Stage, LOCAL_AGENTS};
+use berth_progress::{Cancel, Phase, Progress};
+use berth_sifbuild::{
+    BaseSif, FilesLine, Note, RootFs, ScriptSection, SectionsInput, SkeletonInput,
+};
 
 use crate::jobs::JobHandle;
 use crate::transfers::Transfers;
-use crate::Result;
+use crate::{Error, Result};
 
 /// What a local build produced.
-pub(crate) struct LocalBuilt {
+pub struct LocalBuilt {
+    /// Architecture of the image's partition, Go name.
     pub arch: String,
+    /// Size of the SIF in bytes.
     pub size: u64,
 }
 
+/// Where the final stage's tree starts from, once fetched.
+enum Base {
+    Scratch,
+    Oci {
+        image: Box<berth_oci::ResolvedImage>,
+        blobs: Vec<PathBuf>,
+        reference: String,
+    },
+    Sif {
+        path: PathBuf,
+    },
+}
+
+/// The one stage to build and what the blocking part needs of it.
+struct Plan {
+    stage: Stage,
+    text: String,
+}
+
 impl Transfers {
+    /// Builds `def` in-process; writes the finished SIF at `out` (a temp path on the
+    /// destination's file system; the caller renames it into place). `def_dir` resolves
+    /// relative `%files` sources and `localimage` paths. `%test` is stored, not run.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn build_locally(
+    pub async fn build_locally(
         &self,
-        _def: &berth_build::Definition,
-        _def_dir: &Path,
-        _arch: Option<&str>,
-        _remote: Option<&str>,
-        _out: &Path,
-        _job: &JobHandle,
-        _log: &(dyn Fn(&str) + Send + Sync),
+        def: &Definition,
+        def_dir: &Path,
+        arch: Option<&str>,
+        remote: Option<&str>,
+        out: &Path,
+        job: &JobHandle,
+        log: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<LocalBuilt> {
-        Err(crate::Error::NoPullFolder)
+        let plan = plan(def)?;
+        log("INFO:    Starting build...");
+        if plan.stage.test().is_some() {
+            log("WARNING: %test is stored in the image but not run: a build without root runs nothing inside the image (run it with `apptainer test IMAGE`)");
+        }
+        let platform = match arch.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => berth_oci::Platform::linux(a, None)?,
+            None => berth_oci::Platform::host(),
+        };
+        job.cancel().check()?;
+        let base = self
+            .fetch_base(&plan.stage, def_dir, &platform, remote, job, log)
+            .await?;
+        job.cancel().check()?;
+
+        let work = self.cache.build_dir()?;
+        let input = Blocking {
+            plan,
+            base,
+            def_dir: def_dir.to_path_buf(),
+            work: work.path().to_path_buf(),
+            out: out.to_path_buf(),
+            arch: platform.architecture.clone(),
+            variant: platform.variant.clone(),
+            progress: job.progress(),
+            cancel: job.cancel().clone(),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let task = tokio::task::spawn_blocking(move || input.run(&tx));
+        // The blocking side sends its log lines here; the channel closes when it ends.
+        while let Some(line) = rx.recv().await {
+            log(&line);
+        }
+        let arch = task
+            .await
+            .map_err(|e| Error::io(out, std::io::Error::other(e)))??;
+        drop(work);
+        let size = std::fs::metadata(out).map_err(|e| Error::io(out, e))?.len();
+        Ok(LocalBuilt { arch, size })
+    }
+
+    /// Downloads (or finds) the base: OCI layers into the blob store, a SIF into the cache.
+    async fn fetch_base(
+        &self,
+        stage: &Stage,
+        def_dir: &Path,
+        platform: &berth_oci::Platform,
+        remote: Option<&str>,
+        job: &JobHandle,
+        log: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<Base> {
+        let agent = stage.bootstrap().unwrap_or_default();
+        let from = header_value(stage, "from").unwrap_or_default();
+        let needs_from = || -> Result<()> {
+            if from.is_empty() {
+                return Err(Error::BuildLocalUnsupported {
+                    what: format!("Bootstrap: {agent} without a From: line"),
+                });
+            }
+            Ok(())
+        };
+        match agent.as_str() {
+            "scratch" => Ok(Base::Scratch),
+            "docker" => {
+                needs_from()?;
+                log("INFO:    Fetching OCI image...");
+                let r = berth_oci::ImageRef::parse(&from)?;
+                let client = crate::oci_pull::client_for(&r, self.registries.clone())?;
+                job.progress().phase(Phase::Resolving, None);
+                let image = client.resolve(&r, platform, job.cancel()).await?;
+                let blobs =
+                    crate::oci_pull::fetch_layers(&client, &r, &image, &self.cache, job).await?;
+                Ok(Base::Oci {
+                    image: Box::new(image),
+                    blobs,
+                    reference: r.to_string(),
+                })
+            }
+            "library" => {
+                needs_from()?;
+                log("INFO:    Downloading library image");
+                let r = crate::transfers::parse_ref(&from)?;
+                let mut partial = None;
+                let fetched = self
+                    .fetch_library(&r, remote, &platform.architecture, None, job, &mut partial)
+                    .await;
+                if let (Err(_), Some(p)) = (&fetched, &partial) {
+                    if job.cancel().is_cancelled() {
+                        berth_library::discard_partial(p);
+                    }
+                }
+                let fetched = fetched?;
+                Ok(Base::Sif { path: fetched.path })
+            }
+            "oras" => {
+                needs_from()?;
+                let rest = from.strip_prefix("oras://").unwrap_or(&from);
+                let r = berth_oci::ImageRef::parse(rest)?;
+                let client = crate::oci_pull::client_for(&r, self.registries.clone())?;
+                let store = berth_oci::BlobStore::new(self.cache.blobs_dir());
+                let (_, path) = client
+                    .oras_pull_sif(&r, platform, &store, job.progress(), job.cancel())
+                    .await?;
+                Ok(Base::Sif { path })
+            }
+            "localimage" => {
+                needs_from()?;
+                let path = def_dir.join(&from);
+                let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+                if meta.is_dir() {
+                    return Err(Error::BuildLocalUnsupported {
+                        what: format!("a sandbox folder as the base ({})", path.display()),
+                    });
+                }
+                Ok(Base::Sif { path })
+            }
+            other => Err(Error::BuildAgentNotLocal {
+                agent: other.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Why `def` cannot be built here (`None`: it can) — the same check a local build makes,
+/// so the editor and the command line never promise what the build then refuses.
+pub(crate) fn local_blocker(def: &Definition) -> Option<Error> {
+    plan(def).err()
+}
+
+/// Checks that `def` can be built here and picks its stage.
+fn plan(def: &Definition) -> Result<Plan> {
+    let mut running: Vec<&str> = Vec::new();
+    for stage in def.stages() {
+        for s in stage.sections() {
+            // %test is kept, not run (Apptainer's --notest); the rest would need to run.
+            if s.kind().executes_at_build() && s.kind() != SectionKind::Test {
+                let name = match s.kind() {
+                    SectionKind::Setup => "%setup",
+                    SectionKind::Post => "%post",
+                    SectionKind::AppInstall => "%appinstall",
+                    _ => "%apptest",
+                };
+                if !running.contains(&name) {
+                    running.push(name);
+                }
+            }
+        }
+    }
+    if !running.is_empty() {
+        return Err(Error::BuildNeedsRemote {
+            sections: running.join(", "),
+        });
+    }
+    for stage in def.stages() {
+        let agent = stage.bootstrap().unwrap_or_default();
+        if !LOCAL_AGENTS.contains(&agent.as_str()) {
+            return Err(Error::BuildAgentNotLocal { agent });
+        }
+    }
+    if def.stages().len() > 1 {
+        return Err(Error::BuildLocalUnsupported {
+            what: "multi-stage definitions (%files from STAGE)".into(),
+        });
+    }
+    let stage = def.final_stage().clone();
+    if let Some(s) = stage.sections().iter().find(|s| s.kind().is_app()) {
+        return Err(Error::BuildLocalUnsupported {
+            what: format!("SCIF apps (%{} {})", s.kind().name(), s.app().unwrap_or("")),
+        });
+    }
+    Ok(Plan {
+        stage,
+        text: def.to_text(),
+    })
+}
+
+/// A header value as the reference reads it: what follows a `#` is a comment.
+fn header_value(stage: &Stage, key: &str) -> Option<String> {
+    stage
+        .get(key)
+        .map(|v| v.split('#').next().unwrap_or("").trim().to_owned())
+}
+
+/// Everything the blocking part of the build owns.
+struct Blocking {
+    plan: Plan,
+    base: Base,
+    def_dir: PathBuf,
+    work: PathBuf,
+    out: PathBuf,
+    /// Requested (or host) architecture, for the labels.
+    arch: String,
+    variant: Option<String>,
+    progress: Arc<dyn Progress>,
+    cancel: Cancel,
+}
+
+fn sb(e: berth_sifbuild::Error) -> Error {
+    match e {
+        berth_sifbuild::Error::Cancelled => Error::Cancelled,
+        e => Error::SifBuild(e),
+    }
+}
+
+impl Blocking {
+    /// Assembles the image at `out`; returns the partition's architecture.
+    fn run(self, tx: &tokio::sync::mpsc::UnboundedSender<String>) -> Result<String> {
+        let say = |line: String| {
+            let _ = tx.send(line);
+        };
+        let mut note = |n: Note| match n {
+            Note::Info(t) => say(format!("INFO:    {t}")),
+            Note::Warning(t) => say(format!("WARNING: {t}")),
+        };
+        let stage = &self.plan.stage;
+        let build_time = crate::oci_pull::build_time();
+        let header: Vec<(String, String)> = stage
+            .keywords()
+            .map(|(k, _)| k.to_ascii_lowercase())
+            .fold(Vec::new(), |mut acc, k| {
+                if !acc.iter().any(|(seen, _)| *seen == k) {
+                    let v = header_value(stage, &k).unwrap_or_default();
+                    acc.push((k, v));
+                }
+                acc
+            });
+        let header_refs: Vec<(&str, &str)> = header
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+
+        let (mut root, oci_config, base_arch, base_name, base_digest) = match &self.base {
+            Base::Scratch => {
+                let mut root = RootFs::new(&self.work).map_err(sb)?;
+                berth_sifbuild::add_base_skeleton(&mut root, true).map_err(sb)?;
+                root.add_file(".singularity.d/runscript", 0o755, b"#!/bin/sh\n")
+                    .map_err(sb)?;
+                (root, None, None, None, None)
+            }
+            Base::Oci {
+                image,
+                blobs,
+                reference,
+            } => {
+                note(Note::Info("Extracting OCI image...".into()));
+                let mut root = RootFs::new(&self.work).map_err(sb)?;
+                crate::oci_pull::apply_layers(
+                    &mut root,
+                    image,
+                    blobs,
+                    self.progress.as_ref(),
+                    &self.cancel,
+                )
+                .map_err(|e| match e {
+                    Error::SifBuild(e) => sb(e),
+                    e => e,
+                })?;
+                note(Note::Info("Inserting Apptainer configuration...".into()));
+                berth_sifbuild::add_base_skeleton(&mut root, true).map_err(sb)?;
+                let config = &image.config.config_value;
+                berth_sifbuild::add_oci_config(
+                    &mut root,
+                    &SkeletonInput {
+                        definition: "",
+                        bootstrap: "docker",
+                        from: reference,
+                        config,
+                        arch: &self.arch,
+                        variant: self.variant.as_deref(),
+                        build_time,
+                        base_name: Some(reference),
+                        base_digest: Some(&image.top_digest),
+                        berth_version: env!("CARGO_PKG_VERSION"),
+                    },
+                )
+                .map_err(sb)?;
+                (
+                    root,
+                    Some(berth_sifbuild::oci_config_json(config)),
+                    None,
+                    Some(reference.clone()),
+                    Some(image.top_digest.clone()),
+                )
+            }
+            Base::Sif { path } => {
+                note(Note::Info("Extracting local image...".into()));
+                self.progress.phase(Phase::Unpacking, None);
+                let (mut root, BaseSif { arch, oci_config }) =
+                    RootFs::from_sif(&self.work, path, &self.cancel).map_err(|e| match e {
+                        berth_sifbuild::Error::Sif(s) => Error::sif(path, s),
+                        e => sb(e),
+                    })?;
+                berth_sifbuild::add_base_skeleton(&mut root, false).map_err(sb)?;
+                (root, oci_config, arch, None, None)
+            }
+        };
+        self.cancel.check()?;
+
+        for copy in stage.files() {
+            let line = FilesLine::from_words(&copy.src, &copy.dest, copy.line);
+            berth_sifbuild::copy_from_host(
+                &mut root,
+                &self.def_dir,
+                &line,
+                &self.cancel,
+                &mut note,
+            )
+            .map_err(sb)?;
+        }
+
+        let none: [String; 0] = [];
+        let script = |kind: SectionKind| {
+            stage.section(kind).map(|s| ScriptSection {
+                body: s.body(),
+                args: if s.args().is_empty() { &none } else { s.args() },
+            })
+        };
+        let labels = stage.labels();
+        berth_sifbuild::apply_sections(
+            &mut root,
+            &SectionsInput {
+                definition: self.plan.text.as_bytes(),
+                header: &header_refs,
+                environment: stage.environment(),
+                runscript: script(SectionKind::Runscript),
+                startscript: script(SectionKind::Startscript),
+                test: script(SectionKind::Test),
+                help: stage.help(),
+                labels: &labels,
+                arch: &self.arch,
+                variant: self.variant.as_deref(),
+                build_time,
+                base_name: base_name.as_deref(),
+                base_digest: base_digest.as_deref(),
+                berth_version: env!("CARGO_PKG_VERSION"),
+                force: false,
+            },
+            &mut note,
+        )
+        .map_err(sb)?;
+        self.cancel.check()?;
+
+        // The partition's arch comes from the image's binaries, as the reference's does.
+        let arch = berth_sifbuild::detect_arch(&root)
+            .or(base_arch)
+            .unwrap_or_else(|| self.arch.clone());
+        let inspect = berth_sifbuild::inspect_metadata_json(&root).map_err(sb)?;
+        let squashfs = self.work.join("rootfs.squashfs");
+        berth_sifbuild::write_squashfs(&root, &squashfs, self.progress.clone(), &self.cancel)
+            .map_err(sb)?;
+        drop(root);
+        note(Note::Info("Creating SIF file...".into()));
+        self.progress.phase(Phase::Assembling, None);
+        let mut json = vec![("inspect-metadata.json", inspect)];
+        if let Some(config) = oci_config {
+            json.push(("oci-config.json", config));
+        }
+        berth_sifbuild::assemble_sif(
+            &self.out,
+            self.plan.text.as_bytes(),
+            &json,
+            &squashfs,
+            &arch,
+        )
+        .map_err(sb)?;
+        let _ = std::fs::remove_file(&squashfs);
+        Ok(arch)
     }
 }

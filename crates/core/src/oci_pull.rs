@@ -98,18 +98,7 @@ pub(crate) async fn pull_docker(
             return Ok(result(r, &image.manifest_digest, dest, true));
         }
     }
-    let store = BlobStore::new(cache.blobs_dir());
-    let blobs = client
-        .fetch_blobs(
-            r,
-            &image.manifest.layers,
-            &store,
-            BLOB_CONCURRENCY,
-            progress.clone(),
-            &cancel,
-        )
-        .await?;
-    touch(&blobs);
+    let blobs = fetch_layers(&client, r, &image, cache, job).await?;
     let work = cache.build_dir()?;
     let built = build_sif(r, &image, &platform, &blobs, work.path(), job).await?;
     job.phase(JobPhase::Finishing, None);
@@ -121,6 +110,48 @@ pub(crate) async fn pull_docker(
         crate::transfers::place_file(&cached, dest, req.force, false).await?;
     }
     Ok(result(r, &image.manifest_digest, dest, false))
+}
+
+/// Fetches the image's layers into the shared blob store (verified, resumable); returns
+/// their paths in manifest order.
+pub(crate) async fn fetch_layers(
+    client: &RegistryClient,
+    r: &ImageRef,
+    image: &berth_oci::ResolvedImage,
+    cache: &ImageCache,
+    job: &JobHandle,
+) -> Result<Vec<PathBuf>> {
+    let store = BlobStore::new(cache.blobs_dir());
+    let blobs = client
+        .fetch_blobs(
+            r,
+            &image.manifest.layers,
+            &store,
+            BLOB_CONCURRENCY,
+            job.progress(),
+            job.cancel(),
+        )
+        .await?;
+    touch(&blobs);
+    Ok(blobs)
+}
+
+/// Applies the fetched layers to `root`, base first, reporting bytes of layer blobs.
+pub(crate) fn apply_layers(
+    root: &mut RootFs,
+    image: &berth_oci::ResolvedImage,
+    blobs: &[PathBuf],
+    progress: &dyn berth_progress::Progress,
+    cancel: &berth_progress::Cancel,
+) -> Result<()> {
+    let total: u64 = image.manifest.layers.iter().map(|d| d.size).sum();
+    progress.phase(Phase::Unpacking, Some(total));
+    for (d, path) in image.manifest.layers.iter().zip(blobs) {
+        cancel.check()?;
+        root.apply_layer(path, &d.media_type, cancel)?;
+        progress.advance(d.size);
+    }
+    Ok(())
 }
 
 /// Marks reused layers as used now, so cleaning by age keeps what pulls still need.
@@ -158,13 +189,8 @@ async fn build_sif(
 ) -> Result<PathBuf> {
     let progress = job.progress();
     let cancel = job.cancel().clone();
-    let layers: Vec<(PathBuf, String, u64)> = image
-        .manifest
-        .layers
-        .iter()
-        .zip(blobs)
-        .map(|(d, p)| (p.clone(), d.media_type.clone(), d.size))
-        .collect();
+    let image_owned = image.clone();
+    let blobs = blobs.to_vec();
     let from = r.to_string();
     let config = image.config.config_value.clone();
     let arch_wanted = platform.architecture.clone();
@@ -173,13 +199,7 @@ async fn build_sif(
     let work_dir = work.to_path_buf();
     let out = tokio::task::spawn_blocking(move || -> Result<PathBuf> {
         let mut root = RootFs::new(&work_dir)?;
-        let total: u64 = layers.iter().map(|(_, _, s)| s).sum();
-        progress.phase(Phase::Unpacking, Some(total));
-        for (path, media_type, size) in &layers {
-            cancel.check()?;
-            root.apply_layer(path, media_type, &cancel)?;
-            progress.advance(*size);
-        }
+        apply_layers(&mut root, &image_owned, &blobs, progress.as_ref(), &cancel)?;
         let definition = berth_sifbuild::definition_for_pull(&from);
         let arch = berth_sifbuild::detect_arch(&root).unwrap_or_else(|| arch_wanted.clone());
         berth_sifbuild::add_oci_skeleton(
@@ -222,7 +242,7 @@ async fn build_sif(
 }
 
 /// `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
-fn build_time() -> SystemTime {
+pub(crate) fn build_time() -> SystemTime {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())

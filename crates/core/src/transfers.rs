@@ -430,19 +430,66 @@ impl Transfers {
         let r = parse_ref(&req.reference)?;
         let reference = canonical(&r);
         let dest = self.destination(req, &library_file_name(&r))?;
-        let (_, client) = self
-            .libraries
-            .transfer_client(req.remote.as_deref(), &r)
-            .await?;
-        let progress = job.progress();
-        progress.phase(Phase::Resolving, None);
         let arch = req
             .arch
             .as_deref()
             .map(str::trim)
             .filter(|a| !a.is_empty())
             .map_or_else(|| berth_library::host_arch().to_owned(), str::to_owned);
-        let image = match client.get_image(&r, Some(&arch)).await {
+        let fetched = self
+            .fetch_library(
+                &r,
+                req.remote.as_deref(),
+                &arch,
+                req.no_cache.then(|| hidden_partial(&dest)),
+                job,
+                partial_out,
+            )
+            .await?;
+        let LibraryFetched {
+            path: source,
+            hash,
+            size,
+            from_cache,
+            resumed_from,
+        } = fetched;
+        job.phase(JobPhase::Finishing, None);
+        job.cancel().check()?;
+        place_file(&source, &dest, req.force, req.no_cache).await?;
+        let (verify, verify_error) = if req.verify {
+            self.check_signatures(&dest).await
+        } else {
+            (None, None)
+        };
+        Ok(JobResult::Pulled(PullResultView {
+            path: dest.display().to_string(),
+            reference,
+            hash,
+            size,
+            from_cache,
+            resumed_from,
+            verify,
+            verify_error,
+        }))
+    }
+
+    /// A library image on this machine: from the cache, or downloaded (hash-checked) into
+    /// it — or into `uncached` when given, bypassing the cache. `partial_out` learns the
+    /// partial file so a cancelled caller can discard it.
+    pub(crate) async fn fetch_library(
+        &self,
+        r: &LibraryRef,
+        remote: Option<&str>,
+        arch: &str,
+        uncached: Option<PathBuf>,
+        job: &JobHandle,
+        partial_out: &mut Option<PathBuf>,
+    ) -> Result<LibraryFetched> {
+        let reference = canonical(r);
+        let (_, client) = self.libraries.transfer_client(remote, r).await?;
+        let progress = job.progress();
+        progress.phase(Phase::Resolving, None);
+        let image = match client.get_image(r, Some(arch)).await {
             Err(e) if e.is_not_found() => {
                 return Err(Error::Library(e.with_message(format!(
                     "image does not exist in the library: {} ({arch})",
@@ -455,29 +502,29 @@ impl Transfers {
             Error::Library(berth_library::Error::not_uploaded(&r.path_with_tag()))
         })?;
         job.cancel().check()?;
-        let cached = (!req.no_cache)
+        let cached = uncached
+            .is_none()
             .then(|| self.cache.get(&image.hash, size, &reference))
             .flatten();
-        let (source, from_cache, resumed_from) = match cached {
+        let (path, from_cache, resumed_from) = match cached {
             Some(path) => (path, true, 0),
             None => {
-                let partial = if req.no_cache {
-                    hidden_partial(&dest)
-                } else {
-                    self.cache.partial_path(&image.hash)?
+                let partial = match &uncached {
+                    Some(p) => p.clone(),
+                    None => self.cache.partial_path(&image.hash)?,
                 };
                 job.set_partial(partial.clone());
                 *partial_out = Some(partial.clone());
                 let spec = DownloadSpec {
                     reference: r.clone(),
-                    arch: Some(arch.clone()),
+                    arch: Some(arch.to_owned()),
                     hash: image.hash.clone(),
                     size,
                 };
                 let out = client
                     .download_image(&spec, &partial, &self.download, progress, job.cancel())
                     .await?;
-                let done = if req.no_cache {
+                let done = if uncached.is_some() {
                     partial
                 } else {
                     self.cache.commit(&partial, &image.hash, &reference, size)?
@@ -485,24 +532,13 @@ impl Transfers {
                 (done, false, out.resumed_from)
             }
         };
-        job.phase(JobPhase::Finishing, None);
-        job.cancel().check()?;
-        place_file(&source, &dest, req.force, req.no_cache).await?;
-        let (verify, verify_error) = if req.verify {
-            self.check_signatures(&dest).await
-        } else {
-            (None, None)
-        };
-        Ok(JobResult::Pulled(PullResultView {
-            path: dest.display().to_string(),
-            reference,
+        Ok(LibraryFetched {
+            path,
             hash: image.hash,
             size,
             from_cache,
             resumed_from,
-            verify,
-            verify_error,
-        }))
+        })
     }
 
     /// `oras://` pull: the SIF blob fetched (verified) into the shared blob store, then
@@ -721,6 +757,20 @@ impl Spawn for Arc<Transfers> {
         tokio::spawn(async move { this.run(request, job).await });
         Ok(view)
     }
+}
+
+/// A library image fetched onto this machine.
+pub(crate) struct LibraryFetched {
+    /// The file (in the cache unless fetched uncached).
+    pub path: PathBuf,
+    /// Its SHA-256 as the library names it.
+    pub hash: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Whether the cache already had it.
+    pub from_cache: bool,
+    /// Where a resumed download started.
+    pub resumed_from: u64,
 }
 
 /// What a pull fetches.

@@ -55,6 +55,15 @@ pub enum Error {
     #[error("SIF writer: {0}")]
     Sif(#[from] berth_sif::Error),
 
+    /// A `%files` line could not be copied into the tree.
+    #[error("%files line {line}: {reason}")]
+    FileCopy {
+        /// 1-based line in the definition file.
+        line: usize,
+        /// What went wrong, with the host path.
+        reason: String,
+    },
+
     /// The caller cancelled the work.
     #[error("cancelled")]
     Cancelled,
@@ -80,6 +89,7 @@ impl Error {
             Error::InvalidMetadata(_) => "invalid-metadata",
             Error::Squashfs(_) => "squashfs",
             Error::Sif(_) => "sif",
+            Error::FileCopy { .. } => "files-copy",
             Error::Cancelled => "cancelled",
         }
     }
@@ -98,6 +108,9 @@ impl Error {
             Error::Squashfs(_) | Error::Sif(_) => {
                 Some("Check free space in the destination directory.")
             }
+            Error::FileCopy { .. } => Some(
+                "Check the %files line: relative sources are read from the definition file's folder, and a directory cannot replace a file (or the reverse).",
+            ),
             Error::InvalidPath(_) | Error::InvalidMetadata(_) | Error::Cancelled => None,
         }
     }

@@ -155,16 +155,19 @@ pub fn labels_json(labels: &BTreeMap<String, String>) -> String {
     format!("{{\n{}\n}}", body.join(",\n"))
 }
 
-/// Build labels a pull adds on top of the image's own.
+/// Build labels a build adds on top of the image's own (Apptainer's `addBuildLabels`).
 pub(crate) struct BuildLabels<'a> {
-    pub bootstrap: &'a str,
-    pub from: &'a str,
+    /// Header keywords of the stage, keys lower case, values without trailing comments;
+    /// each becomes `org.label-schema.usage.singularity.deffile.<key>`.
+    pub header: &'a [(&'a str, &'a str)],
     pub arch: &'a str,
     pub variant: Option<&'a str>,
     pub build_time: SystemTime,
     pub base_name: Option<&'a str>,
     pub base_digest: Option<&'a str>,
     pub berth_version: &'a str,
+    /// Whether the definition has a `%help` section (adds the usage labels).
+    pub help: bool,
 }
 
 /// The image's labels merged with the build labels (build labels win).
@@ -182,6 +185,11 @@ pub(crate) fn merged_labels(
             labels.insert(k.clone(), v);
         }
     }
+    add_build_labels(&mut labels, build);
+    labels
+}
+
+pub(crate) fn add_build_labels(labels: &mut BTreeMap<String, String>, build: &BuildLabels<'_>) {
     let mut set = |k: &str, v: &str| {
         labels.insert(k.to_owned(), v.to_owned());
     };
@@ -192,14 +200,16 @@ pub(crate) fn merged_labels(
     );
     set("org.label-schema.build-date", &build_date(build.build_time));
     set("org.label-schema.usage.berth.version", build.berth_version);
-    set(
-        "org.label-schema.usage.singularity.deffile.bootstrap",
-        build.bootstrap,
-    );
-    set(
-        "org.label-schema.usage.singularity.deffile.from",
-        build.from,
-    );
+    if build.help {
+        set("org.label-schema.usage", HELP_PATH);
+        set("org.label-schema.usage.apptainer.runscript.help", HELP_PATH);
+    }
+    for (key, value) in build.header {
+        set(
+            &format!("org.label-schema.usage.singularity.deffile.{key}"),
+            value,
+        );
+    }
     if let (Some(name), Some(digest)) = (build.base_name, build.base_digest) {
         set("org.opencontainers.image.base.name", name);
         set("org.opencontainers.image.base.digest", digest);
@@ -209,8 +219,10 @@ pub(crate) fn merged_labels(
     if let Some(variant) = build.variant {
         set("org.opencontainers.image.variant", variant);
     }
-    labels
 }
+
+/// Where `%help` lands, as the usage labels name it.
+pub(crate) const HELP_PATH: &str = "/.singularity.d/runscript.help";
 
 #[cfg(test)]
 mod tests {

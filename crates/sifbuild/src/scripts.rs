@@ -111,6 +111,14 @@ pub(crate) fn environment() -> String {
     format!("{HEADER}# Custom environment shell code should follow\n")
 }
 
+/// The runscript of an image whose definition gives none (replaced by an OCI base's).
+pub(crate) const PLACEHOLDER_RUNSCRIPT: &str = concat!(
+    "#!/bin/sh\n",
+    "# Written by Berth (Apache-2.0) when it converted this image.\n",
+    "\n",
+    "echo \"There is no runscript defined for this container\"\n",
+);
+
 pub(crate) fn startscript() -> String {
     HEADER.to_owned()
 }

@@ -83,12 +83,18 @@ fn strings(config: &Value, key: &str) -> Result<Vec<String>> {
     }
 }
 
-/// Adds the skeleton; existing files at these paths are replaced (overwrite semantics).
+/// Adds the skeleton of a pull; existing files at these paths are replaced (overwrite
+/// semantics).
 pub fn add_oci_skeleton(root: &mut RootFs, input: &SkeletonInput<'_>) -> Result<()> {
-    let entrypoint = strings(input.config, "Entrypoint")?;
-    let cmd = strings(input.config, "Cmd")?;
-    let env = strings(input.config, "Env")?;
+    add_base_skeleton(root, true)?;
+    add_oci_config(root, input)?;
+    insert_definition(root, input.definition.as_bytes())
+}
 
+/// The part of the skeleton every build has, whatever its base (Apptainer's base
+/// environment plus the empty SCIF apps script). With `overwrite` false, files the base
+/// image already has are kept — a base SIF keeps its runscript, environment and actions.
+pub fn add_base_skeleton(root: &mut RootFs, overwrite: bool) -> Result<()> {
     // §5.1: the build must be able to write into the root.
     if let Some(info) = root.stat("/") {
         root.set_mode("/", info.mode | 0o200);
@@ -107,56 +113,76 @@ pub fn add_oci_skeleton(root: &mut RootFs, input: &SkeletonInput<'_>) -> Result<
             Some(_) => {}
         }
     }
+    let mut put = |path: &str, mode: u32, data: &[u8]| -> Result<()> {
+        if overwrite || !root.exists(path) {
+            root.add_file(path, mode, data)?;
+        }
+        Ok(())
+    };
     // §5.4: bind targets, empty at build time.
-    root.add_file("etc/hosts", 0o644, b"")?;
-    root.add_file("etc/resolv.conf", 0o644, b"")?;
+    put("etc/hosts", 0o644, b"")?;
+    put("etc/resolv.conf", 0o644, b"")?;
 
     let exe = 0o755;
-    root.add_file(".singularity.d/actions/exec", exe, scripts::EXEC.as_bytes())?;
-    root.add_file(".singularity.d/actions/run", exe, scripts::RUN.as_bytes())?;
-    root.add_file(
+    put(".singularity.d/actions/exec", exe, scripts::EXEC.as_bytes())?;
+    put(".singularity.d/actions/run", exe, scripts::RUN.as_bytes())?;
+    put(
         ".singularity.d/actions/shell",
         exe,
         scripts::SHELL.as_bytes(),
     )?;
-    root.add_file(
+    put(
         ".singularity.d/actions/start",
         exe,
         scripts::START.as_bytes(),
     )?;
-    root.add_file(".singularity.d/actions/test", exe, scripts::TEST.as_bytes())?;
-    root.add_file(
+    put(".singularity.d/actions/test", exe, scripts::TEST.as_bytes())?;
+    put(
         ".singularity.d/env/01-base.sh",
         exe,
         scripts::base_env().as_bytes(),
     )?;
-    root.add_file(
+    put(
         ".singularity.d/env/90-environment.sh",
         exe,
         scripts::environment().as_bytes(),
     )?;
-    root.add_file(
+    put(
         ".singularity.d/env/95-apps.sh",
         exe,
         scripts::APPS_ENV.as_bytes(),
     )?;
-    root.add_file(
+    put(
         ".singularity.d/env/99-base.sh",
         exe,
         scripts::LATE_BASE_ENV.as_bytes(),
     )?;
-    root.add_file(
+    put(
         ".singularity.d/env/99-runtimevars.sh",
         exe,
         scripts::RUNTIME_VARS.as_bytes(),
     )?;
-    root.add_file(
+    put(
+        ".singularity.d/runscript",
+        exe,
+        scripts::PLACEHOLDER_RUNSCRIPT.as_bytes(),
+    )?;
+    put(
         ".singularity.d/startscript",
         exe,
         scripts::startscript().as_bytes(),
     )?;
+    // Written by the SCIF apps step of every build, apps or not.
+    put(".singularity.d/env/94-appsbase.sh", exe, b"")
+}
 
-    // §5.5, §5.6
+/// What an OCI image's config turns into (§5.5–§5.7): the runscript from ENTRYPOINT/CMD,
+/// the Docker environment script and labels.json (config labels, build labels winning).
+pub fn add_oci_config(root: &mut RootFs, input: &SkeletonInput<'_>) -> Result<()> {
+    let entrypoint = strings(input.config, "Entrypoint")?;
+    let cmd = strings(input.config, "Cmd")?;
+    let env = strings(input.config, "Env")?;
+    let exe = 0o755;
     root.add_file(
         ".singularity.d/runscript",
         exe,
@@ -167,28 +193,29 @@ pub fn add_oci_skeleton(root: &mut RootFs, input: &SkeletonInput<'_>) -> Result<
         exe,
         docker_env_script(&env).as_bytes(),
     )?;
-
-    // §5.7: the config's labels replace any labels.json of the image, build labels win.
+    let header = [("bootstrap", input.bootstrap), ("from", input.from)];
     let build = BuildLabels {
-        bootstrap: input.bootstrap,
-        from: input.from,
+        header: &header,
         arch: input.arch,
         variant: input.variant,
         build_time: input.build_time,
         base_name: input.base_name,
         base_digest: input.base_digest,
         berth_version: input.berth_version,
+        help: false,
     };
     let labels = merged_labels(input.config.get("Labels"), &build);
     root.add_file(
         ".singularity.d/labels.json",
         0o644,
         labels_json(&labels).as_bytes(),
-    )?;
+    )
+}
 
-    root.add_file(".singularity.d/env/94-appsbase.sh", exe, b"")?;
-
-    // An earlier definition (an image converted from a SIF) moves to the history.
+/// Writes the definition to `/.singularity.d/Singularity`; an earlier one (a base that was
+/// itself built from a definition) moves to `bootstrap_history/Apptainer<N>` first, N
+/// counting what the history already holds.
+pub fn insert_definition(root: &mut RootFs, definition: &[u8]) -> Result<()> {
     if let Some(old) = root.read(".singularity.d/Singularity") {
         let n = root
             .list(".singularity.d/bootstrap_history")
@@ -199,10 +226,5 @@ pub fn add_oci_skeleton(root: &mut RootFs, input: &SkeletonInput<'_>) -> Result<
             &old,
         )?;
     }
-    root.add_file(
-        ".singularity.d/Singularity",
-        0o644,
-        input.definition.as_bytes(),
-    )?;
-    Ok(())
+    root.add_file(".singularity.d/Singularity", 0o644, definition)
 }

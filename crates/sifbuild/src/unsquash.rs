@@ -1,0 +1,161 @@
+//! A base image for a build: the primary SquashFS partition of a SIF read into a
+//! [`RootFs`], in-process (what the reference does with `unsquashfs` into a sandbox).
+//! Ownership is not kept — an unprivileged build owns everything and writes it as root —
+//! and devices become empty files with mode 0000, as when layers are applied unprivileged.
+
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
+
+use backhand::{FilesystemReader, InnerNode};
+use berth_progress::Cancel;
+use berth_sif::{DataType, FsType, Image};
+
+use crate::error::{Error, Result};
+use crate::tree::{clean, Kind, Node, RootFs, NO_LAYER};
+
+/// backhand builds a node for every inode before anything can be read: a superblock that
+/// claims more than any real image holds is refused before it can exhaust memory.
+const MAX_INODES: u32 = 4_000_000;
+
+/// What a base SIF carries besides its tree.
+#[derive(Debug, Clone, Default)]
+pub struct BaseSif {
+    /// Architecture of the primary partition, Go name, when known.
+    pub arch: Option<String>,
+    /// The `oci-config.json` object, kept by builds from this image.
+    pub oci_config: Option<Vec<u8>>,
+}
+
+impl RootFs {
+    /// The tree of a SquashFS image given as a reader over exactly its bytes.
+    pub fn from_squashfs<R: Read + Seek + Send>(
+        spool_dir: &Path,
+        squashfs: R,
+        cancel: &Cancel,
+    ) -> Result<RootFs> {
+        let mut root = RootFs::new(spool_dir)?;
+        // backhand parses untrusted bytes; a panic inside it is this image's error, not
+        // the application's end.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fill(&mut root, squashfs, cancel)
+        }))
+        .unwrap_or_else(|_| Err(corrupt("the SquashFS reader failed on this image")))?;
+        Ok(root)
+    }
+
+    /// The primary partition of the SIF at `path`, and what else a build keeps of it.
+    pub fn from_sif(spool_dir: &Path, path: &Path, cancel: &Cancel) -> Result<(RootFs, BaseSif)> {
+        let mut image = Image::open(path)?;
+        let primary = image.primary_partition()?.clone();
+        let part = primary.partition()?;
+        if part.fs != FsType::Squashfs {
+            return Err(Error::InvalidMetadata(format!(
+                "{}: the primary partition is {}, not SquashFS",
+                path.display(),
+                part.fs
+            )));
+        }
+        let config_id = image
+            .descriptors()
+            .iter()
+            .find(|d| d.data_type == DataType::GenericJson && d.name == "oci-config.json")
+            .map(|d| d.id);
+        let oci_config = match config_id {
+            Some(id) => {
+                let mut data = Vec::new();
+                image.object_reader(id)?.read_to_end(&mut data)?;
+                Some(data)
+            }
+            None => None,
+        };
+        let reader = image.object_reader(primary.id)?;
+        let root = RootFs::from_squashfs(spool_dir, reader, cancel)?;
+        let base = BaseSif {
+            arch: part.arch.is_known().then(|| part.arch.go_name().to_owned()),
+            oci_config,
+        };
+        Ok((root, base))
+    }
+}
+
+fn corrupt(reason: impl std::fmt::Display) -> Error {
+    Error::Squashfs(format!("cannot read the base image: {reason}"))
+}
+
+fn check_superblock<R: Read + Seek>(r: &mut R) -> Result<()> {
+    let mut sb = [0u8; 32];
+    r.read_exact(&mut sb)
+        .map_err(|_| corrupt("too small to hold a SquashFS superblock"))?;
+    r.rewind()?;
+    if &sb[0..4] != b"hsqs" {
+        return Err(corrupt("not a SquashFS file system (no hsqs magic)"));
+    }
+    let inodes = u32::from_le_bytes([sb[4], sb[5], sb[6], sb[7]]);
+    let major = u16::from_le_bytes([sb[28], sb[29]]);
+    if major != 4 {
+        return Err(corrupt(format!(
+            "SquashFS version {major} (only 4 is read)"
+        )));
+    }
+    if inodes > MAX_INODES {
+        return Err(corrupt(format!(
+            "it claims {inodes} files, more than Berth reads ({MAX_INODES})"
+        )));
+    }
+    Ok(())
+}
+
+fn fill<R: Read + Seek + Send>(root: &mut RootFs, mut squashfs: R, cancel: &Cancel) -> Result<()> {
+    check_superblock(&mut squashfs)?;
+    let fs = FilesystemReader::from_reader(BufReader::new(squashfs)).map_err(corrupt)?;
+    for node in fs.files() {
+        cancel.check()?;
+        let comps = clean(node.fullpath.as_os_str().as_encoded_bytes());
+        let mode = u32::from(node.header.permissions) & 0o7777;
+        let mtime = i64::from(node.header.mtime);
+        let Some((name, parent)) = comps.split_last() else {
+            root.root.mode = mode;
+            root.root.mtime = mtime;
+            continue;
+        };
+        let kind = match &node.inner {
+            InnerNode::Dir(_) => Kind::Dir(Default::default()),
+            InnerNode::File(file) => {
+                let mut reader = fs.file(file).reader_checked().map_err(corrupt)?;
+                let (offset, len) = root.spool_from(&mut reader)?;
+                Kind::File { offset, len }
+            }
+            InnerNode::Symlink(link) => {
+                Kind::Symlink(link.link.as_os_str().as_encoded_bytes().to_vec())
+            }
+            InnerNode::NamedPipe => Kind::Fifo,
+            InnerNode::CharacterDevice(_) | InnerNode::BlockDevice(_) => {
+                let (offset, len) = root.spool_from(&mut std::io::empty())?;
+                root.dir_all(parent)?.insert(
+                    name.clone(),
+                    Node {
+                        mode: 0,
+                        mtime,
+                        layer: NO_LAYER,
+                        kind: Kind::File { offset, len },
+                    },
+                );
+                continue;
+            }
+            // A socket is a runtime object; nothing to keep.
+            InnerNode::Socket => continue,
+        };
+        // The listing is sorted, so a directory always comes before what it holds, and
+        // SquashFS parents are real directories: no symlink is followed here.
+        root.dir_all(parent)?.insert(
+            name.clone(),
+            Node {
+                mode,
+                mtime,
+                layer: NO_LAYER,
+                kind,
+            },
+        );
+    }
+    root.flush()
+}
