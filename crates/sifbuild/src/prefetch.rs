@@ -87,8 +87,7 @@ impl Lookahead {
                 Some((mut reader, len)) => {
                     let mut buf = vec![0u8; len];
                     match reader.read_exact(&mut buf) {
-                        Ok(()) => DefaultCompressor
-                            .compress(&buf, self.fc, self.block_size)
+                        Ok(()) => compress_block(&buf, self.fc, self.block_size)
                             .map_err(|e| e.to_string()),
                         Err(e) => Err(e.to_string()),
                     }
@@ -177,7 +176,7 @@ impl CompressionAction for Prefetching {
         let ready = CURRENT.with(|c| c.borrow().as_ref().and_then(|l| l.take(bytes)));
         match ready {
             Some(out) => Ok(out),
-            None => DefaultCompressor.compress(bytes, fc, block_size),
+            None => compress_block(bytes, fc, block_size),
         }
     }
 
@@ -191,7 +190,89 @@ impl CompressionAction for Prefetching {
     }
 }
 
+/// A block saving less than this share of its size at the fastest level is stored as is.
+const WORTHWHILE_PERCENT: usize = 3;
+
+/// Backhand's compression, except that a block the fastest deflate level cannot shrink
+/// (random data, already-compressed files) is not run through level 9 at all: it would be
+/// stored uncompressed anyway, and level 9 on such data is most of a conversion's time.
+/// Backhand stores a block uncompressed when the "compressed" bytes are longer than the
+/// block, so that is what this answers; those bytes are never written.
+fn compress_block(
+    bytes: &[u8],
+    fc: FilesystemCompressor,
+    block_size: u32,
+) -> Result<Vec<u8>, BackhandError> {
+    // Whatever the compressor (ours is gzip), a block too long "compressed" is stored raw.
+    if !worth_compressing(bytes) {
+        return Ok(vec![0; bytes.len() + 1]);
+    }
+    DefaultCompressor.compress(bytes, fc, block_size)
+}
+
+/// Whether level-1 deflate saves at least [`WORTHWHILE_PERCENT`] of `bytes`. The output
+/// buffer is capped at that size, so incompressible data stops the trial early.
+fn worth_compressing(bytes: &[u8]) -> bool {
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    if bytes.len() < 1024 {
+        // Metadata and tiny fragments: cheap to compress properly, and often compressible.
+        return true;
+    }
+    let budget = bytes.len() - bytes.len() * WORTHWHILE_PERCENT / 100;
+    let mut out = Vec::with_capacity(budget);
+    let mut z = Compress::new(Compression::fast(), true);
+    matches!(
+        z.compress_vec(bytes, &mut out, FlushCompress::Finish),
+        Ok(Status::StreamEnd)
+    ) && out.len() < budget
+}
+
 /// The hash used to recognise a planned block.
 pub(crate) fn block_hash(bytes: &[u8]) -> u64 {
     xxh3_64(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, seed: u64) -> Vec<u8> {
+        // xorshift: incompressible enough for deflate, reproducible.
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_data_deflate_can_shrink_goes_through_level_9() {
+        let gzip = FilesystemCompressor::new(Compressor::Gzip, None).unwrap();
+        let random = noise(128 << 10, 7);
+        assert!(!worth_compressing(&random));
+        let stored = compress_block(&random, gzip, 128 << 10).unwrap();
+        assert!(stored.len() > random.len(), "backhand stores it uncompressed");
+
+        let text: Vec<u8> = (0..8000)
+            .flat_map(|i| format!("line of text {i}\n").into_bytes())
+            .take(128 << 10)
+            .collect();
+        assert!(worth_compressing(&text));
+        assert_eq!(
+            compress_block(&text, gzip, 128 << 10).unwrap(),
+            DefaultCompressor.compress(&text, gzip, 128 << 10).unwrap(),
+            "compressible blocks are compressed exactly as backhand does"
+        );
+
+        // Random bytes repeated: no byte-level redundancy, but LZ77 finds the repeats.
+        let chunk = noise(4096, 9);
+        let repeated: Vec<u8> = chunk.iter().copied().cycle().take(128 << 10).collect();
+        assert!(worth_compressing(&repeated));
+        // Small blocks (metadata) are always compressed properly.
+        assert!(worth_compressing(&noise(512, 3)));
+    }
 }
