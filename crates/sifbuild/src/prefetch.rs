@@ -255,7 +255,10 @@ mod tests {
         let random = noise(128 << 10, 7);
         assert!(!worth_compressing(&random));
         let stored = compress_block(&random, gzip, 128 << 10).unwrap();
-        assert!(stored.len() > random.len(), "backhand stores it uncompressed");
+        assert!(
+            stored.len() > random.len(),
+            "backhand stores it uncompressed"
+        );
 
         let text: Vec<u8> = (0..8000)
             .flat_map(|i| format!("line of text {i}\n").into_bytes())
