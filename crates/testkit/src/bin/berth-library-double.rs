@@ -102,10 +102,10 @@ fn main() -> anyhow::Result<()> {
         args.port,
         LibraryOptions {
             flavour: args.flavour,
-            api_version: args.api_version,
+            api_version: args.api_version.clone(),
             latency_ms: args.latency_ms,
             fail_with: args.fail_with,
-            fail_path_prefix: args.fail_path_prefix,
+            fail_path_prefix: args.fail_path_prefix.clone(),
             fail_times: args.fail_times,
             reset_after_bytes: args.reset_after_bytes,
             ignore_range: args.ignore_range,
