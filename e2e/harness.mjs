@@ -112,3 +112,41 @@ export async function waitForText(driver, locator, predicate, timeout = 15000) {
   }
   return last;
 }
+
+export const byTestId = (id) => By.css(`[data-testid="${id}"]`);
+
+/** The actions every test file uses, bound to one session. */
+export function actions(driver) {
+  const locate = (l) => (typeof l === "string" ? byTestId(l) : l);
+  /** Clicks once the element is there and enabled. */
+  async function click(locator) {
+    const el = await driver.wait(until.elementLocated(locate(locator)), 15000);
+    await driver.wait(until.elementIsEnabled(el), 15000);
+    await el.click();
+  }
+  /** Replaces a field's text. */
+  async function type(id, text) {
+    const el = await driver.wait(until.elementLocated(byTestId(id)), 10000);
+    await el.clear();
+    await el.sendKeys(text);
+  }
+  /** Adds a remote (plain http on loopback) and logs in with `token`. */
+  async function loginToLibrary(name, url, token) {
+    await click("nav-remotes");
+    await click("add-remote-button");
+    await type("remote-name", name);
+    await type("remote-uri", url);
+    await click("remote-insecure");
+    await click("remote-add-submit");
+    await click(By.css(`[data-testid="remote-row"][data-name="${name}"] [data-testid="remote-login-button"]`));
+    await type("login-token", token);
+    await click("login-submit");
+    await waitForText(
+      driver,
+      By.css(`[data-testid="remote-row"][data-name="${name}"]`),
+      (t) => /Logged in/i.test(t) && !/Not logged in/i.test(t),
+      20000,
+    );
+  }
+  return { click, type, loginToLibrary };
+}

@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { By, until } from "selenium-webdriver";
+import { By, Key, until } from "selenium-webdriver";
 import { startDesktop, waitForText } from "./harness.mjs";
 
 let registry;
@@ -101,4 +101,32 @@ test("a docker:// image is pulled as a SIF and shows its runscript in Local imag
   await click("tab-environment");
   await waitForText(driver, byTestId("panel-environment"), (t) => t.includes("GREETING"), 15000);
   await desktop.screenshot(driver, "o02-docker-pull-in-local-images");
+});
+
+test("a definition on that docker image is built on this computer, without a builder", async () => {
+  await click("nav-build");
+  const editor = await driver.wait(until.elementLocated(By.css('[data-testid="build-editor"] .cm-content')), 10000);
+  await editor.click();
+  await editor.sendKeys(Key.chord(Key.CONTROL, "a"), Key.BACK_SPACE);
+  // Typed line by line: WebKit's driver drops "\n" in editable content.
+  const lines = [`Bootstrap: docker`, `From: ${host}/test/busybox:1.36`, `%environment`, `export WHO=e2e`, `%runscript`, `echo built by berth`];
+  for (const line of lines) await editor.sendKeys(line, Key.ENTER);
+  await waitForText(driver, byTestId("build-issues-none"), (t) => /No problems/.test(t));
+  const select = await driver.findElement(byTestId("build-builder-select"));
+  await select.findElement(By.css('option[value="local"]')).click();
+  await type("build-destination", path.join(pullFolder, "built.sif"));
+  await click("build-start");
+  const result = await waitForText(driver, byTestId("build-result"), (t) => /built\.sif/.test(t), 60000);
+  assert.match(result, /amd64|arm64/);
+  const log = await driver.findElement(byTestId("build-log")).getText();
+  assert.match(log, /Fetching OCI image/);
+  await desktop.screenshot(driver, "o03-local-build-from-docker");
+  for (const b of await driver.findElements(By.css('[data-testid="toast"] button[aria-label="Dismiss"]'))) await b.click().catch(() => {});
+  await click("build-open-local");
+  await click(By.css(`[data-testid="image-row"][data-path$="built.sif"] td`));
+  await click("tab-runscript");
+  await waitForText(driver, byTestId("script-text"), (t) => t.includes("echo built by berth"), 15000);
+  await click("tab-environment");
+  // The image's own environment and the definition's.
+  await waitForText(driver, byTestId("panel-environment"), (t) => t.includes("GREETING") && t.includes("WHO=e2e"), 15000);
 });

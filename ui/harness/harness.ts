@@ -7,7 +7,8 @@
  * Keys page, ksearch=<query> searches the keyserver, kedit=1 opens the keyserver list
  * editor (kedit=<text> also saves that text), kpublish=1 asks to publish the first key,
  * image=<name> opens that image's Signatures tab and verifies it, fetch=1 then fetches the
- * unknown signer's key. Transfers: page=transfers|pull opens those pages (the data scenario
+ * unknown signer's key. Build: page=build opens it, template=docker|library|scratch fills the
+ * editor. Transfers: page=transfers|pull opens those pages (the data scenario
  * has jobs in every state and a cache); push=<name> opens the push dialog for that image
  * (unsigned images need "Push anyway"; a destination containing "full" is over quota);
  * drop=<path> drops that file on the window.
@@ -256,9 +257,11 @@ function typeInto(el: HTMLInputElement | HTMLTextAreaElement, text: string) {
 
 async function drive() {
   const page = params.get("page");
-  if (page === "transfers" || page === "pull") {
+  if (page === "transfers" || page === "pull" || page === "build") {
     await waitFor(() => byTestId("app-ready"));
     byTestId(`nav-${page}`)?.click();
+    const template = params.get("template");
+    if (page === "build" && template !== null) (await waitFor(() => byTestId(`build-template-${template}`))).click();
     return;
   }
   const pushName = params.get("push");

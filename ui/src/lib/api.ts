@@ -11,12 +11,18 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open, save } from "@tauri-apps/plugin-dialog";
 import type { AddRemoteRequest } from "./bindings/AddRemoteRequest";
 import type { ApiError } from "./bindings/ApiError";
+import type { BuilderView } from "./bindings/BuilderView";
+import type { BuildLogEvent } from "./bindings/BuildLogEvent";
+import type { BuildLogView } from "./bindings/BuildLogView";
+import type { BuildRequest } from "./bindings/BuildRequest";
 import type { CacheCleanView } from "./bindings/CacheCleanView";
 import type { CacheView } from "./bindings/CacheView";
 import type { Catalog } from "./bindings/Catalog";
 import type { CollectionView } from "./bindings/CollectionView";
 import type { ContainerDetailView } from "./bindings/ContainerDetailView";
 import type { ContainerView } from "./bindings/ContainerView";
+import type { DefinitionCheckView } from "./bindings/DefinitionCheckView";
+import type { DefinitionFileView } from "./bindings/DefinitionFileView";
 import type { ImageDetails } from "./bindings/ImageDetails";
 import type { ImportCandidate } from "./bindings/ImportCandidate";
 import type { ImportReport } from "./bindings/ImportReport";
@@ -399,6 +405,68 @@ export function cacheClean(olderThanDays: number | null, dryRun: boolean): Promi
   return call<CacheCleanView>("cache_clean", { olderThanDays, dryRun });
 }
 
+// ---- builds --------------------------------------------------------------------------
+
+/** Backend error codes the Build page branches on. */
+export const BUILD_ERROR = {
+  invalidDefinition: "build.invalid_definition",
+  needsRemote: "build.needs_remote",
+  remoteUnsupported: "build.remote_unsupported",
+  noBuilder: "remote.no_builder",
+} as const;
+
+/**
+ * What the definition-file parser says about `text`: errors and warnings positioned for
+ * the editor, and whether Berth can build it without a build service. Cheap: no file access.
+ */
+export function buildCheck(text: string): Promise<DefinitionCheckView> {
+  return call<DefinitionCheckView>("build_check", { text });
+}
+
+/** Read a definition file for the editor. */
+export function definitionOpen(path: string): Promise<DefinitionFileView> {
+  return call<DefinitionFileView>("definition_open", { path });
+}
+
+/** Write `text` to `path` (replacing the file in one step). */
+export function definitionSave(path: string, text: string): Promise<DefinitionFileView> {
+  return call<DefinitionFileView>("definition_save", { path, text });
+}
+
+/** The remotes and the build service each advertises (discovery may take seconds). */
+export function buildersList(): Promise<BuilderView[]> {
+  return call<BuilderView[]>("builders_list");
+}
+
+/**
+ * Start a build (or, with `attach`, follow one already submitted); resolves at once to the
+ * job, which then reports through `job-updated` and its lines through `build-log`. Rejects
+ * at once with `build.invalid_definition`, `build.remote_unsupported`,
+ * `pull.destination_exists` (resend with `force`), `pull.no_destination`, `remote.no_default`.
+ */
+export function buildStart(request: BuildRequest): Promise<JobView> {
+  return call<JobView>("build_start", { request });
+}
+
+/** A build's log lines so far (the newest ones, when the log was capped). */
+export function buildLog(jobId: string): Promise<BuildLogView> {
+  return call<BuildLogView>("build_log", { jobId });
+}
+
+/** Event the backend sends with each new line of a build's log. */
+export const BUILD_LOG = "build-log";
+
+/** Call `handler` with the new lines of every build. Resolves to a function that stops listening. */
+export async function onBuildLog(handler: (event: BuildLogEvent) => void): Promise<() => void> {
+  if (!hasBackend()) return () => {};
+  const unlisten = await listen<BuildLogEvent>(BUILD_LOG, (event) => handler(event.payload));
+  return () => {
+    Promise.resolve()
+      .then(() => unlisten())
+      .catch(() => {});
+  };
+}
+
 // ---- settings ------------------------------------------------------------------------
 
 /** Where Apptainer's keyrings are on this machine (the folder `apptainer key` uses). */
@@ -481,6 +549,41 @@ export async function pickKeyFile(): Promise<string | null> {
     });
     if (picked === null) return null;
     return Array.isArray(picked) ? (picked[0] ?? null) : picked;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** File name extensions of definition files. */
+export const DEFINITION_EXTENSIONS = ["def"] as const;
+
+/** Ask for one definition file. Resolves to null when the person cancels. */
+export async function pickDefinition(): Promise<string | null> {
+  if (!hasBackend()) throw noBackendError();
+  try {
+    const picked = await open({
+      multiple: false,
+      filters: [
+        { name: "Definition files", extensions: [...DEFINITION_EXTENSIONS] },
+        { name: "All files", extensions: ["*"] },
+      ],
+    });
+    if (picked === null) return null;
+    return Array.isArray(picked) ? (picked[0] ?? null) : picked;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** Ask where to save a definition file, starting at `defaultPath`. Resolves to null when cancelled. */
+export async function pickDefinitionSavePath(defaultPath: string): Promise<string | null> {
+  if (!hasBackend()) throw noBackendError();
+  try {
+    return await save({
+      defaultPath,
+      title: "Save the definition file",
+      filters: [{ name: "Definition files", extensions: [...DEFINITION_EXTENSIONS] }],
+    });
   } catch (e) {
     throw toApiError(e);
   }

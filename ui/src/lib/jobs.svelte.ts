@@ -1,11 +1,12 @@
 import { jobCancel, jobRetry, jobsClear, jobsList, toApiError, UI_ERROR } from "./api";
 import type { ApiError } from "./bindings/ApiError";
 import type { JobView } from "./bindings/JobView";
+import { baseName } from "./format";
 import { jobReference, overallProgress, shortReference } from "./transfers";
 import type { Toasts } from "./toasts.svelte";
 
 /**
- * Every push and pull as the window knows them, kept by the window (not by a page) so that
+ * Every push, pull and build as the window knows them, kept by the window (not by a page) so that
  * jobs go on showing while the person browses. The list is read once; after that the
  * backend's `job-updated` events keep it current, and so do the answers of the commands
  * that start, cancel or retry a job.
@@ -103,8 +104,11 @@ export class JobsStore {
       );
     } else if (job.state === "succeeded" && result?.kind === "pulled") {
       this.#toasts.info(`Pulled ${shortReference(result.reference)}`, result.path);
+    } else if (job.state === "succeeded" && result?.kind === "built") {
+      if (result.detached) this.#toasts.info("Build submitted", result.buildId ? `Build id ${result.buildId}` : undefined);
+      else this.#toasts.info(`Built ${result.path ? baseName(result.path) : jobReference(job)}`, result.path ?? undefined);
     } else if (job.state === "failed") {
-      const what = job.kind === "push" ? "Push" : "Pull";
+      const what = { push: "Push", pull: "Pull", build: "Build" }[job.kind];
       const error = job.error ?? { code: UI_ERROR.unexpected, message: "The transfer stopped.", hint: null };
       this.#toasts.error(`${what} failed: ${jobReference(job)}`, error);
     }

@@ -5,7 +5,7 @@
 import type { ContainerView } from "./bindings/ContainerView";
 import type { JobPhase } from "./bindings/JobPhase";
 import type { JobView } from "./bindings/JobView";
-import { formatBytes, percentDone } from "./format";
+import { baseName, formatBytes, percentDone } from "./format";
 
 const PHASES: Record<JobPhase, string> = {
   queued: "Waiting to start",
@@ -19,6 +19,8 @@ const PHASES: Record<JobPhase, string> = {
   checking: "Checking the download",
   unpacking: "Unpacking layers",
   squashing: "Building the file system",
+  submitting: "Submitting to the build service",
+  building: "Building",
   finishing: "Finishing",
   done: "Done",
 };
@@ -37,6 +39,7 @@ export function stateLabel(job: JobView): string {
     case "running":
       return phaseLabel(job.phase);
     case "succeeded":
+      if (job.kind === "build") return job.result?.kind === "built" && job.result.detached ? "Submitted" : "Built";
       return job.kind === "push" ? "Pushed" : "Pulled";
     case "failed":
       return "Failed";
@@ -52,8 +55,14 @@ export function canRetry(job: JobView): boolean {
   return job.state === "failed" || job.state === "cancelled" || job.state === "interrupted";
 }
 
-/** "Resume from 41 %" when a retry continues from bytes already here, else "Retry". */
+/** A build still running on a remote builder, which a retry follows again instead of building anew. */
+export function canReattach(job: JobView): boolean {
+  return job.kind === "build" && job.resumable && job.buildId !== null;
+}
+
+/** "Re-attach" for a remote build still running, "Resume from 41 %" when a retry continues from bytes already here, else "Retry". */
 export function retryLabel(job: JobView): string {
+  if (canReattach(job)) return "Re-attach";
   if (!job.resumable || job.resumeFrom === null || job.resumeFrom <= 0) return "Retry";
   const percent = percentDone(job.resumeFrom, job.bytesTotal);
   return `Resume from ${percent === null ? formatBytes(job.resumeFrom) : `${percent} %`}`;
@@ -64,8 +73,9 @@ export function shortReference(reference: string): string {
   return reference.replace(/^library:\/\//, "");
 }
 
-/** The library side of a job: the reference pushed to or pulled from. */
+/** What a job is about, as its messages name it: the reference pushed to or pulled from, the file a build writes. */
 export function jobReference(job: JobView): string {
+  if (job.kind === "build") return job.destination ? baseName(job.destination) : baseName(job.source);
   return shortReference(job.kind === "push" ? (job.destination ?? job.source) : job.source);
 }
 

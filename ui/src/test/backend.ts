@@ -5,6 +5,10 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { AddRemoteRequest } from "../lib/bindings/AddRemoteRequest";
+import type { BuilderView } from "../lib/bindings/BuilderView";
+import type { BuildRequest } from "../lib/bindings/BuildRequest";
+import type { DefinitionCheckView } from "../lib/bindings/DefinitionCheckView";
+import type { DefinitionIssueView } from "../lib/bindings/DefinitionIssueView";
 import type { CacheView } from "../lib/bindings/CacheView";
 import type { JobView } from "../lib/bindings/JobView";
 import type { PullRequest } from "../lib/bindings/PullRequest";
@@ -74,8 +78,76 @@ export interface FakeBackendOptions {
   pullFolder?: string | null;
   /** Files already on disk: a pull that would write one needs `force`. */
   existingFiles?: string[];
+  /** The remotes' build services; one per remote (with its login and default) by default. */
+  builders?: BuilderView[];
+  /** Definition files on disk, by path. */
+  definitionFiles?: Record<string, string>;
+  /** Build logs so far, by job id. */
+  buildLogs?: Record<string, string[]>;
   /** Replace a command: return a value, a promise, or throw an ApiError to reject. */
   handlers?: Record<string, Handler>;
+}
+
+const HEADER_KEYS = ["bootstrap", "from", "stage", "includecmd", "mirrorurl", "osversion", "include", "fingerprints", "registry", "namespace"];
+const SECTIONS = ["setup", "files", "post", "environment", "runscript", "startscript", "test", "labels", "help", "arguments"];
+const EXECUTING = ["setup", "post", "test"];
+const LOCAL_AGENTS = ["docker", "library", "oras", "localimage", "scratch"];
+
+/**
+ * A small stand-in for the Rust parser: a `Bootstrap:` is required, unknown `%sections`
+ * are errors, unknown header keys are warnings; sections that run commands and agents
+ * Berth cannot start from make a local build impossible.
+ */
+export function fakeCheck(text: string): DefinitionCheckView {
+  const errors: DefinitionIssueView[] = [];
+  const warnings: DefinitionIssueView[] = [];
+  const executing: string[] = [];
+  let bootstrap: string | null = null;
+  let from: string | null = null;
+  let inHeader = true;
+  text.split(/\r\n|\r|\n/).forEach((line, i) => {
+    const n = i + 1;
+    const section = /^%([A-Za-z]+)/.exec(line);
+    if (section) {
+      inHeader = false;
+      const name = section[1].toLowerCase();
+      if (!SECTIONS.includes(name)) {
+        errors.push({
+          line: n,
+          column: 1,
+          code: "def.unknown_section",
+          message: `unknown section %${section[1]}`,
+          hint: "Sections are %post, %files, %environment, %runscript, %labels, %help, …",
+        });
+      } else if (EXECUTING.includes(name) && !executing.includes(`%${name}`)) {
+        executing.push(`%${name}`);
+      }
+      return;
+    }
+    if (!inHeader) return;
+    const header = /^(\s*)([A-Za-z][A-Za-z0-9]*)\s*:\s*(.*)$/.exec(line);
+    if (!header) return;
+    const key = header[2].toLowerCase();
+    if (key === "bootstrap") bootstrap = header[3].trim().toLowerCase();
+    else if (key === "from") from = header[3].trim();
+    else if (!HEADER_KEYS.includes(key)) {
+      warnings.push({ line: n, column: header[1].length + 1, code: "def.unknown_header", message: `unknown header keyword ${header[2]}`, hint: null });
+    }
+  });
+  if (bootstrap === null) {
+    errors.unshift({ line: 1, column: 1, code: "def.no_bootstrap", message: "the header has no Bootstrap: line", hint: "Start the file with a line like Bootstrap: docker." });
+  }
+  if (errors.length > 0) {
+    return { errors, warnings: [], bootstrap: null, from: null, stages: 0, localBuildable: false, executingSections: [], localReason: "Fix the errors first." };
+  }
+  const agentLocal = LOCAL_AGENTS.includes(bootstrap ?? "");
+  const localBuildable = agentLocal && executing.length === 0;
+  const localReason = localBuildable
+    ? null
+    : executing.length > 0
+      ? `${executing.join(", ")} run${executing.length === 1 ? "s" : ""} commands inside the image while it is built, which needs a build service.`
+      : `Bootstrap: ${bootstrap} needs a build service; Berth itself starts from docker, library, oras, localimage, scratch bases.`;
+  return { errors, warnings, bootstrap, from, stages: 1, localBuildable, executingSections: executing, localReason };
 }
 
 const ALGORITHM_NAMES: Record<KeyAlgorithm, string> = {
@@ -146,6 +218,9 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
     cache: structuredClone(options.cache ?? { dir: "/home/ana/.cache/berth/library", entries: [], totalBytes: 0 }),
     pullFolder: options.pullFolder ?? null,
     existingFiles: new Set(options.existingFiles ?? []),
+    builders: structuredClone(options.builders ?? null) as BuilderView[] | null,
+    definitionFiles: new Map(Object.entries(options.definitionFiles ?? {})),
+    buildLogs: new Map(Object.entries(structuredClone(options.buildLogs ?? {}))),
   };
   for (const r of state.remotes) if (r.loggedIn) state.tokens.set(r.name, GOOD_TOKEN);
   const findRemote = (name: unknown): RemoteView => {
@@ -533,6 +608,70 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
         }),
       );
     },
+    build_check: (args) => fakeCheck(args.text as string),
+    definition_open: (args) => {
+      const path = args.path as string;
+      const text = state.definitionFiles.get(path);
+      if (text === undefined) throw { code: "io.not_found", message: `${path}: no such file`, hint: null };
+      return { path, text };
+    },
+    definition_save: (args) => {
+      const path = args.path as string;
+      state.definitionFiles.set(path, args.text as string);
+      return { path, text: args.text as string };
+    },
+    builders_list: () =>
+      state.builders ??
+      state.remotes.map((r) => ({ remote: r.name, url: `${r.baseUrl}/builder`, loggedIn: r.loggedIn, isDefault: r.isDefault, error: null })),
+    build_start: (args) => {
+      const request = args.request as BuildRequest;
+      if (request.attach === null) {
+        const check = fakeCheck(request.definition);
+        if (check.errors.length > 0) {
+          throw { code: "build.invalid_definition", message: check.errors[0].message, hint: check.errors[0].hint };
+        }
+        if (request.mode === "local" && !check.localBuildable) {
+          throw { code: "build.needs_remote", message: check.localReason ?? "needs a build service", hint: "Build it on a remote's build service." };
+        }
+      }
+      const name = request.mode === "local" ? "this computer" : defaultRemoteName(request.remote);
+      const stem = request.definitionPath ? request.definitionPath.slice(request.definitionPath.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "") : "image";
+      let path: string | null = request.destination;
+      if (path === null && !request.detached) {
+        if (state.pullFolder === null) {
+          throw { code: "pull.no_destination", message: "no destination: choose a file or a folder to build into", hint: "Choose a folder for pulled images once; Berth remembers it." };
+        }
+        path = `${state.pullFolder}/${stem}.sif`;
+      }
+      if (path !== null && state.existingFiles.has(path) && !request.force) {
+        throw { code: "pull.destination_exists", message: `${path} already exists`, hint: "Choose another file name, or allow replacing the existing file." };
+      }
+      const what = path === null ? "image" : path.slice(path.lastIndexOf("/") + 1);
+      const title =
+        request.attach !== null
+          ? `Attach to build ${request.attach}`
+          : request.mode === "local"
+            ? `Build ${what} on this computer`
+            : `Build ${what} on ${name}'s builder`;
+      const id = `build-${++jobCount}`;
+      state.buildLogs.set(id, []);
+      return putJob(
+        job(id, {
+          kind: "build",
+          title,
+          remote: name,
+          source: request.definitionPath ?? "unsaved definition",
+          destination: path,
+          phase: request.mode === "local" ? "preparing" : "submitting",
+          startedAt: NOW_MS,
+          buildId: request.attach,
+        }),
+      );
+    },
+    build_log: (args) => {
+      findJob(args.jobId);
+      return { jobId: args.jobId as string, lines: state.buildLogs.get(args.jobId as string) ?? [], truncated: false };
+    },
     jobs_list: () => state.jobs,
     job_cancel: (args) => {
       const found = findJob(args.id);
@@ -615,6 +754,14 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
       if (index < 0) state.jobs.unshift(structuredClone(updated));
       else state.jobs[index] = structuredClone(updated);
       await emit("job-updated", updated);
+    },
+    /** Send build log lines as the backend's `build-log` event does, after adding them to the job's log. */
+    async emitBuildLog(jobId: string, lines: string[], index?: number): Promise<void> {
+      const log = state.buildLogs.get(jobId) ?? [];
+      const at = index ?? log.length;
+      lines.forEach((line, i) => (log[at + i] = line));
+      state.buildLogs.set(jobId, log);
+      await emit("build-log", { jobId, index: at, lines });
     },
     /** Fire a webview drag-and-drop event the way Tauri does. */
     async drag(kind: "enter" | "over" | "drop" | "leave", paths: string[] = []): Promise<void> {

@@ -3,6 +3,8 @@
  * busybox SIF in shared/testdata (792293 bytes, five objects, one group signature).
  */
 import type { ApiError } from "../lib/bindings/ApiError";
+import type { BuilderView } from "../lib/bindings/BuilderView";
+import type { BuildResultView } from "../lib/bindings/BuildResultView";
 import type { CacheEntryView } from "../lib/bindings/CacheEntryView";
 import type { CacheView } from "../lib/bindings/CacheView";
 import type { Catalog } from "../lib/bindings/Catalog";
@@ -514,6 +516,8 @@ export function job(id: string, overrides: Partial<JobView> = {}): JobView {
     error: null,
     resumable: false,
     resumeFrom: null,
+    buildId: null,
+    parts: [],
     ...overrides,
   };
 }
@@ -648,4 +652,64 @@ export function sampleCache(): CacheView {
     cacheEntry(HASH_B, { size: 3_407_872, lastUsed: NOW_MS - 90 * DAY_MS, reference: "library://ana/tools/busybox:1.36" }),
   ];
   return { dir: "/home/ana/.cache/berth/library", entries, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
+}
+
+// ---- builds --------------------------------------------------------------------------
+
+export const DEF_PATH = "/home/ana/defs/ubuntu.def";
+export const BUILD_ID = "6615e3c9a2b0b1c3d4e5f601";
+
+export function builder(remoteName: string, overrides: Partial<BuilderView> = {}): BuilderView {
+  return {
+    remote: remoteName,
+    url: `https://build.${remoteName.toLowerCase()}.example.org`,
+    loggedIn: true,
+    isDefault: false,
+    error: null,
+    ...overrides,
+  };
+}
+
+/** The default remote with a build service and a login; a second remote whose builder was not found. */
+export function sampleBuilders(): BuilderView[] {
+  return [
+    builder("SylabsCloud", { url: "https://build.sylabs.io", isDefault: true }),
+    builder("site", {
+      url: null,
+      loggedIn: false,
+      error: { code: "remote.no_builder", message: "site advertises no build service.", hint: "Use another remote to build." },
+    }),
+  ];
+}
+
+export function buildJob(id: string, overrides: Partial<JobView> = {}): JobView {
+  return job(id, {
+    kind: "build",
+    title: "Build ubuntu.sif on SylabsCloud's builder",
+    source: DEF_PATH,
+    destination: `${PULL_FOLDER}/ubuntu.sif`,
+    phase: "building",
+    ...overrides,
+  });
+}
+
+export function succeededBuild(id = "job-built", overrides: Partial<BuildResultView> = {}): JobView {
+  return buildJob(id, {
+    state: "succeeded",
+    phase: "done",
+    finishedAt: NOW_MS - 5_000,
+    buildId: BUILD_ID,
+    result: {
+      kind: "built",
+      mode: "remote",
+      path: `${PULL_FOLDER}/ubuntu.sif`,
+      hash: HASH_A,
+      size: 31_457_280,
+      arch: "amd64",
+      buildId: BUILD_ID,
+      libraryRef: null,
+      detached: false,
+      ...overrides,
+    },
+  });
 }

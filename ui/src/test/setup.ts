@@ -41,3 +41,18 @@ if (!("ResizeObserver" in globalThis)) {
   }
   globalThis.ResizeObserver = NoLayoutResizeObserver as unknown as typeof ResizeObserver;
 }
+
+// jsdom's Range has no geometry; CodeMirror measures text ranges to place the cursor and
+// scroll it into view. Empty rectangles stand for "no layout", as for elements.
+if (typeof Range !== "undefined" && !("getClientRects" in Range.prototype)) {
+  const emptyRect = (): DOMRect => ({ x: 0, y: 0, top: 0, left: 0, right: 0, bottom: 0, width: 0, height: 0, toJSON: () => ({}) });
+  Object.defineProperty(Range.prototype, "getClientRects", {
+    configurable: true,
+    value(): DOMRectList {
+      const list = [] as unknown as DOMRectList & DOMRect[];
+      Object.defineProperty(list, "item", { value: () => null });
+      return list;
+    },
+  });
+  Object.defineProperty(Range.prototype, "getBoundingClientRect", { configurable: true, value: emptyRect });
+}
