@@ -47,3 +47,12 @@ pub async fn build_start(state: State<'_, AppState>, request: BuildRequest) -> R
 pub fn build_log(state: State<'_, AppState>, job_id: String) -> Reply<BuildLogView> {
     state.transfers.jobs().log(&job_id).map_err(ApiError::from)
 }
+
+/// Follows a detached (or cut off) remote build to its image, in a new job.
+#[tauri::command]
+pub async fn build_attach(state: State<'_, AppState>, job_id: String) -> Reply<JobView> {
+    state
+        .transfers
+        .spawn_attach(&job_id)
+        .map_err(ApiError::from)
+}

@@ -141,6 +141,7 @@ pub fn run() {
             build_commands::builders_list,
             build_commands::build_start,
             build_commands::build_log,
+            build_commands::build_attach,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

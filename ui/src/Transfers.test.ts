@@ -17,6 +17,7 @@ import {
   sampleCache,
   sampleRemotes,
   succeededPull,
+  succeededBuild,
   succeededPush,
 } from "./test/fixtures";
 
@@ -402,5 +403,22 @@ describe("cache", () => {
     await user.type(screen.getByTestId("cache-clean-days"), "ten");
     expect(screen.getByTestId("cache-clean-dialog")).toHaveTextContent("Give a whole number of days");
     expect(screen.getByTestId("cache-clean-preview-button")).toBeDisabled();
+  });
+});
+
+describe("detached builds", () => {
+  test("a detached build's card attaches to it, which starts a job that follows it", async () => {
+    const detached = succeededBuild("job-detached", { detached: true, path: null, hash: null, size: 0 });
+    const { user } = await openTransfers({ jobs: [detached, succeededBuild("job-done")] });
+    // Only the detached one can be attached to.
+    expect(within(card("job-done")).queryByTestId("job-attach")).toBeNull();
+    await user.click(within(card("job-detached")).getByTestId("job-attach"));
+    const follow = await waitFor(() => {
+      const found = screen.getAllByTestId("job-card").find((c) => c.getAttribute("data-state") === "running");
+      if (!found) throw new Error("no running job yet");
+      return found;
+    });
+    expect(follow).toHaveAttribute("data-kind", "build");
+    expect(follow).toHaveTextContent(`Attach to build ${detached.buildId}`);
   });
 });

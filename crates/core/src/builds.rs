@@ -201,6 +201,27 @@ impl Transfers {
         self.destination(&as_pull, &default_name(req)).map(Some)
     }
 
+    /// The request that follows the remote build of job `id` (a detached submission, or
+    /// one cut off) to its image, written where that job would have written it.
+    pub fn attach_request(&self, id: &str) -> Result<BuildRequest> {
+        let (request, _) = self.jobs.request(id)?;
+        let JobRequest::Build(mut req) = request else {
+            return Err(Error::NothingToAttach);
+        };
+        let view = self.jobs.get(id)?;
+        let from_result = match &view.result {
+            Some(JobResult::Built(b)) if b.detached => b.build_id.clone(),
+            _ => None,
+        };
+        let build_id = from_result
+            .or(view.build_id)
+            .filter(|_| req.mode == BuildMode::Remote)
+            .ok_or(Error::NothingToAttach)?;
+        req.attach = Some(build_id);
+        req.detached = false;
+        Ok(req)
+    }
+
     /// Registers a build job after quick checks (definition, destination free); the caller
     /// runs it with [`Transfers::run_build`].
     pub fn begin_build(&self, req: &BuildRequest, reuse: Option<&str>) -> Result<JobHandle> {

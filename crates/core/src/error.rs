@@ -99,6 +99,9 @@ pub enum Error {
         /// The first error's message.
         first: String,
     },
+    /// The job is not a remote build with a build to follow.
+    #[error("this job has no remote build to attach to")]
+    NothingToAttach,
     /// A file opened as a definition file is not one (binary, or far too large).
     #[error("{path}: not a definition file ({reason})")]
     NotADefinitionFile {
@@ -369,6 +372,7 @@ impl Error {
             Error::DefinitionInvalid { .. } => "build.invalid_definition",
             Error::RemoteBuildUnsupported { .. } => "build.remote_unsupported",
             Error::NotADefinitionFile { .. } => "build.not_a_definition",
+            Error::NothingToAttach => "build.nothing_to_attach",
             Error::BuildNeedsRemote { .. } => "build.needs_remote",
             Error::BuildAgentNotLocal { .. } => "build.agent_not_local",
             Error::BuildLocalUnsupported { .. } => "build.local_unsupported",
@@ -431,6 +435,7 @@ impl Error {
             "integrity.no_signatures" => "Sign the image first, or ask its author for a signed copy.",
             "remote.no_library" => "This remote offers no container library; check its address.",
             "remote.no_builder" => "Pick a remote with a build service, give the builder's address (--builder URL), or build locally if the definition runs nothing at build time.",
+            "build.nothing_to_attach" => "Only remote builds submitted without waiting (or cut off) can be attached to.",
             "build.not_a_definition" => "Open the .def text file the image is built from.",
             "build.remote_unsupported" => "Build it on this computer, or change the base to one the builder can fetch (docker, library, oras).",
             "build.invalid_definition" => "Fix the marked lines; `berth build --check FILE` lists every error with its line and column.",

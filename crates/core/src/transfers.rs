@@ -721,6 +721,8 @@ pub trait Spawn {
     fn spawn_pull(&self, req: PullRequest) -> Result<JobView>;
     /// Starts a build in the background.
     fn spawn_build(&self, req: crate::model_build::BuildRequest) -> Result<JobView>;
+    /// Follows job `id`'s remote build in a new job in the background.
+    fn spawn_attach(&self, id: &str) -> Result<JobView>;
     /// Restarts a finished job in the background.
     fn spawn_retry(&self, id: &str) -> Result<JobView>;
 }
@@ -748,6 +750,10 @@ impl Spawn for Arc<Transfers> {
         let this = self.clone();
         tokio::spawn(async move { this.run_build(req, job).await });
         Ok(view)
+    }
+
+    fn spawn_attach(&self, id: &str) -> Result<JobView> {
+        self.spawn_build(self.attach_request(id)?)
     }
 
     fn spawn_retry(&self, id: &str) -> Result<JobView> {

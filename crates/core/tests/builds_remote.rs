@@ -260,12 +260,16 @@ async fn detached_build_is_attached_to_later() {
     let id = b.build_id.unwrap();
     assert_eq!(w.builder.builds()[0].state, BuildState::Running);
 
+    // Attaching from the job itself gives the request back with the build to follow.
+    let from_job = t.attach_request(&v.id).unwrap();
+    assert_eq!(from_job.attach.as_deref(), Some(id.as_str()));
+    assert!(!from_job.detached);
+    assert_eq!(from_job.definition, DEF);
     let v = build(
         &t,
         BuildRequest {
-            attach: Some(id.clone()),
-            definition: String::new(),
-            ..w.request("attached.sif")
+            destination: Some(w.path("attached.sif").display().to_string()),
+            ..from_job
         },
     )
     .await;

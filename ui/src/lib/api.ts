@@ -449,6 +449,11 @@ export function buildStart(request: BuildRequest): Promise<JobView> {
 }
 
 /** A build's log lines so far (the newest ones, when the log was capped). */
+/** Follow job `jobId`'s detached (or cut off) remote build to its image, as a new job. */
+export function buildAttach(jobId: string): Promise<JobView> {
+  return call<JobView>("build_attach", { jobId });
+}
+
 export function buildLog(jobId: string): Promise<BuildLogView> {
   return call<BuildLogView>("build_log", { jobId });
 }

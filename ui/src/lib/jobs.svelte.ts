@@ -1,4 +1,4 @@
-import { jobCancel, jobRetry, jobsClear, jobsList, toApiError, UI_ERROR } from "./api";
+import { buildAttach, jobCancel, jobRetry, jobsClear, jobsList, toApiError, UI_ERROR } from "./api";
 import type { ApiError } from "./bindings/ApiError";
 import type { JobView } from "./bindings/JobView";
 import { baseName } from "./format";
@@ -88,6 +88,11 @@ export class JobsStore {
   /** Run a failed, cancelled or interrupted job again. Rejects with the backend's ApiError. */
   async retry(id: string): Promise<void> {
     this.put(await jobRetry(id));
+  }
+
+  /** Follow a detached remote build to its image (a new job). Rejects with the backend's ApiError. */
+  async attach(id: string): Promise<void> {
+    this.put(await buildAttach(id));
   }
 
   /** Forget the finished jobs. Rejects with the backend's ApiError. */

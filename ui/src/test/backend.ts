@@ -668,6 +668,27 @@ export function fakeBackend(options: FakeBackendOptions = {}) {
         }),
       );
     },
+    build_attach: (args) => {
+      const found = findJob(args.jobId);
+      const result = found.result;
+      if (found.kind !== "build" || result?.kind !== "built" || !result.detached || result.buildId === null) {
+        throw { code: "build.nothing_to_attach", message: "this job has no remote build to attach to", hint: null };
+      }
+      const id = `build-${++jobCount}`;
+      state.buildLogs.set(id, []);
+      return putJob(
+        job(id, {
+          kind: "build",
+          title: `Attach to build ${result.buildId}`,
+          remote: found.remote,
+          source: found.source,
+          destination: found.destination,
+          phase: "building",
+          startedAt: NOW_MS,
+          buildId: result.buildId,
+        }),
+      );
+    },
     build_log: (args) => {
       findJob(args.jobId);
       return { jobId: args.jobId as string, lines: state.buildLogs.get(args.jobId as string) ?? [], truncated: false };
