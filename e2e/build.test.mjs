@@ -118,6 +118,7 @@ test("a definition with %post is built remotely with its log streaming in, then 
   // Lines arrive while the build runs: part of the log first, then all of it.
   const partial = await waitForText(driver, byTestId("build-log"), (t) => /package-2/.test(t), 20000);
   assert.doesNotMatch(partial, /Creating SIF file/, "the log streams; it is not shown all at once at the end");
+  await dismissToasts();
   await desktop.screenshot(driver, "b02-build-log-streaming");
   const result = await waitForText(driver, byTestId("build-result"), (t) => /\.sif/.test(t), 60000);
   assert.match(await logText(), /package-10[\s\S]*Creating SIF file/);
