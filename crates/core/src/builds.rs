@@ -17,6 +17,15 @@ use crate::model_transfer::{JobKind, JobPhase, JobResult, JobView, PullRequest};
 use crate::transfers::Transfers;
 use crate::{ApiError, Error, Result};
 
+/// Deletes an uploaded build context; a failure must not fail the build.
+async fn drop_context(client: &BuilderClient, digest: Option<&str>) {
+    if let Some(digest) = digest {
+        if let Err(e) = client.delete_context(digest).await {
+            tracing::warn!("build context {digest} not deleted: {e}");
+        }
+    }
+}
+
 /// What the parser says about `text`, for the editor's markers and the builder choice.
 pub fn check_definition(text: &str) -> DefinitionCheckView {
     let pos = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
@@ -117,7 +126,17 @@ pub fn read_definition(path: &Path) -> Result<DefinitionFileView> {
 
 /// Saves the editor's text, atomically (a crash leaves the old file or the new one).
 pub fn save_definition(path: &Path, text: &str) -> Result<DefinitionFileView> {
-    crate::atomic_file::write(path, text.as_bytes())?;
+    use std::os::unix::fs::PermissionsExt as _;
+    // Through a symlink to its target (a definition kept in a checkout), keeping the
+    // file's mode: this is the person's file, not one of Berth's own.
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mode = std::fs::metadata(&target)
+        .ok()
+        .map(|m| m.permissions().mode());
+    crate::atomic_file::write(&target, text.as_bytes())?;
+    let mode = mode.unwrap_or(0o644);
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io(&target, e))?;
     Ok(DefinitionFileView {
         path: path.display().to_string(),
         text: text.to_owned(),
@@ -158,24 +177,49 @@ fn default_name(req: &BuildRequest) -> String {
     format!("{}.sif", stem.as_deref().unwrap_or("image"))
 }
 
-/// Host paths the build context must carry: the sources of `%files` sections that do not
-/// copy from another stage.
-fn context_paths(def: &Definition) -> Vec<PathBuf> {
+/// The `%files` lines that copy from this computer (not `from STAGE`), with quoted words
+/// joined back as the local build reads them.
+fn host_file_lines(def: &Definition) -> Vec<berth_sifbuild::FilesLine> {
+    def.stages()
+        .iter()
+        .flat_map(|stage| stage.sections())
+        .filter(|s| s.kind() == SectionKind::Files && s.from_stage().is_none())
+        .flat_map(|s| s.files())
+        .map(|c| berth_sifbuild::FilesLine::from_words(&c.src, &c.dest, c.line))
+        .collect()
+}
+
+/// Host paths the build context must carry: every match of those lines' sources, relative
+/// to the definition's folder as written.
+fn context_paths(def: &Definition, base: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
-    for stage in def.stages() {
-        for section in stage.sections() {
-            if section.kind() != SectionKind::Files || section.from_stage().is_some() {
-                continue;
-            }
-            for copy in section.files() {
-                let p = PathBuf::from(&copy.src);
-                if !out.contains(&p) {
-                    out.push(p);
-                }
+    for line in host_file_lines(def) {
+        for p in berth_sifbuild::host_sources(base, &line) {
+            if !out.contains(&p) {
+                out.push(p);
             }
         }
     }
     out
+}
+
+/// An unsaved definition has no folder: relative `%files` sources would be read from
+/// wherever Berth was started.
+fn check_sources_have_a_folder(req: &BuildRequest, def: &Definition) -> Result<()> {
+    let saved = req
+        .definition_path
+        .as_deref()
+        .is_some_and(|p| !p.trim().is_empty());
+    if saved {
+        return Ok(());
+    }
+    match host_file_lines(def)
+        .into_iter()
+        .find(|l| !l.src.is_empty() && !Path::new(&l.src).is_absolute())
+    {
+        Some(line) => Err(Error::UnsavedRelativeFiles { line: line.line }),
+        None => Ok(()),
+    }
 }
 
 impl Transfers {
@@ -209,6 +253,10 @@ impl Transfers {
             return Err(Error::NothingToAttach);
         };
         let view = self.jobs.get(id)?;
+        if view.state == crate::model_transfer::JobState::Running {
+            // It follows the build already; a second follower would pull it twice.
+            return Err(Error::JobRunning);
+        }
         let from_result = match &view.result {
             Some(JobResult::Built(b)) if b.detached => b.build_id.clone(),
             _ => None,
@@ -227,6 +275,7 @@ impl Transfers {
     pub fn begin_build(&self, req: &BuildRequest, reuse: Option<&str>) -> Result<JobHandle> {
         if req.attach.is_none() {
             let def = parse_definition(&req.definition)?;
+            check_sources_have_a_folder(req, &def)?;
             if req.mode == BuildMode::Remote
                 && def
                     .stages()
@@ -240,7 +289,9 @@ impl Transfers {
         }
         let dest = self.build_destination(req)?;
         if let Some(d) = &dest {
-            if !req.force && d.exists() && reuse.is_none() {
+            // Also on a retry: a build never wrote its destination, so a file there now is
+            // someone else's.
+            if !req.force && d.exists() {
                 return Err(Error::DestinationExists { path: d.clone() });
             }
         }
@@ -389,17 +440,20 @@ impl Transfers {
         }
         job.phase(JobPhase::Building, None);
         if !info.is_complete {
-            client
+            let streamed = client
                 .stream_log(&info.id, |line| job.log(line), job.cancel())
-                .await?;
-        }
-        let done = client.status(&info.id).await?;
-        if let Some(digest) = context {
-            // The builder no longer needs it; a failure here must not fail the build.
-            if let Err(e) = client.delete_context(&digest).await {
-                tracing::warn!("build context {digest} not deleted: {e}");
+                .await;
+            if let Err(e) = streamed {
+                // A cancelled build needs its context no more; one whose stream broke
+                // may still be reading it.
+                if e.kind() == berth_library::ErrorKind::Cancelled {
+                    drop_context(&client, context.as_deref()).await;
+                }
+                return Err(e.into());
             }
         }
+        let done = client.status(&info.id).await?;
+        drop_context(&client, context.as_deref()).await;
         if let Err(e) = berth_library::result_ok(&done) {
             // Nothing left to attach to: a retry builds again.
             job.set_build_id(None);
@@ -420,8 +474,8 @@ impl Transfers {
         job: &JobHandle,
     ) -> Result<(BuildInfo, Option<String>)> {
         let def = parse_definition(&req.definition)?;
-        let paths = context_paths(&def);
         let base = definition_dir(req);
+        let paths = context_paths(&def, &base);
         let context = if paths.is_empty() {
             None
         } else {
@@ -472,7 +526,7 @@ impl Transfers {
             reference: done.library_ref.clone(),
             arch: Some(arch.to_owned()),
             destination: Some(dest.display().to_string()),
-            force: req.force || req.attach.is_some(),
+            force: req.force,
             no_cache: false,
             verify: false,
         };
@@ -555,9 +609,55 @@ mod tests {
              Bootstrap: docker\nFrom: alpine\nStage: two\n%files from one\n  /opt/a.txt\n%files\n  b.sh /b\n",
         )
         .unwrap();
+        // No matches on disk: the sources as written (the upload then names what is missing).
         assert_eq!(
-            context_paths(&def),
+            context_paths(&def, Path::new("/nonexistent")),
             [PathBuf::from("data/a.txt"), PathBuf::from("b.sh")]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        for n in ["x.txt", "y.txt"] {
+            std::fs::write(dir.path().join("data").join(n), n).unwrap();
+        }
+        let globbed = Definition::parse(
+            "Bootstrap: docker\nFrom: alpine\n%files\n  data/*.txt /opt/\n  \"my file\" /opt/\n",
+        )
+        .unwrap();
+        assert_eq!(
+            context_paths(&globbed, dir.path()),
+            [
+                PathBuf::from("data/x.txt"),
+                PathBuf::from("data/y.txt"),
+                PathBuf::from("my file")
+            ]
+        );
+    }
+
+    #[test]
+    fn saving_keeps_the_files_mode_and_writes_through_a_link() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.def");
+        std::fs::write(&real, "old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link.def");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        save_definition(&link, "Bootstrap: scratch\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(&real).unwrap(),
+            "Bootstrap: scratch\n"
+        );
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        let new = dir.path().join("new.def");
+        save_definition(&new, "x").unwrap();
+        assert_eq!(
+            std::fs::metadata(&new).unwrap().permissions().mode() & 0o777,
+            0o644
         );
     }
 

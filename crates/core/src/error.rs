@@ -99,6 +99,13 @@ pub enum Error {
         /// The first error's message.
         first: String,
     },
+    /// An unsaved definition copies files by relative path: there is no folder to read
+    /// them from.
+    #[error("%files on line {line} names a relative path, but the definition is not saved in a folder yet")]
+    UnsavedRelativeFiles {
+        /// The `%files` line.
+        line: usize,
+    },
     /// The job is not a remote build with a build to follow.
     #[error("this job has no remote build to attach to")]
     NothingToAttach,
@@ -373,6 +380,7 @@ impl Error {
             Error::RemoteBuildUnsupported { .. } => "build.remote_unsupported",
             Error::NotADefinitionFile { .. } => "build.not_a_definition",
             Error::NothingToAttach => "build.nothing_to_attach",
+            Error::UnsavedRelativeFiles { .. } => "build.unsaved_relative_files",
             Error::BuildNeedsRemote { .. } => "build.needs_remote",
             Error::BuildAgentNotLocal { .. } => "build.agent_not_local",
             Error::BuildLocalUnsupported { .. } => "build.local_unsupported",
@@ -435,6 +443,7 @@ impl Error {
             "integrity.no_signatures" => "Sign the image first, or ask its author for a signed copy.",
             "remote.no_library" => "This remote offers no container library; check its address.",
             "remote.no_builder" => "Pick a remote with a build service, give the builder's address (--builder URL), or build locally if the definition runs nothing at build time.",
+            "build.unsaved_relative_files" => "Save the definition beside the files it copies (relative %files paths are read from its folder), or give absolute paths.",
             "build.nothing_to_attach" => "Only remote builds submitted without waiting (or cut off) can be attached to.",
             "build.not_a_definition" => "Open the .def text file the image is built from.",
             "build.remote_unsupported" => "Build it on this computer, or change the base to one the builder can fetch (docker, library, oras).",

@@ -696,9 +696,12 @@ fn append_line(path: &std::path::Path, line: &str) {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Build output may show what the build saw (paths, environment): this user only.
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)?;
         writeln!(f, "{line}")
     };

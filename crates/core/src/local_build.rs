@@ -229,10 +229,24 @@ fn plan(def: &Definition) -> Result<Plan> {
             what: format!("SCIF apps (%{} {})", s.kind().name(), s.app().unwrap_or("")),
         });
     }
-    Ok(Plan {
-        stage,
-        text: def.to_text(),
-    })
+    if header_value(&stage, "Fingerprints").is_some_and(|f| !f.is_empty()) {
+        // Apptainer refuses a base not signed by these keys; building from it unchecked
+        // would silently drop that protection.
+        return Err(Error::BuildLocalUnsupported {
+            what: "Fingerprints: (checking the base image's signers)".into(),
+        });
+    }
+    let text = def.to_text();
+    if let Some(start) = text.find("{{") {
+        let name: String = text[start + 2..]
+            .chars()
+            .take_while(|c| *c != '}' && *c != '\n')
+            .collect();
+        return Err(Error::BuildLocalUnsupported {
+            what: format!("build arguments ({{{{ {} }}}})", name.trim()),
+        });
+    }
+    Ok(Plan { stage, text })
 }
 
 /// A header value as the reference reads it: what follows a `#` is a comment.

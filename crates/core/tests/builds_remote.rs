@@ -347,6 +347,13 @@ async fn refusals_come_before_anything_is_sent() {
     };
     let e = t.begin_build(&local, None).err().unwrap();
     assert_eq!(e.code(), "build.remote_unsupported");
+    let unsaved = BuildRequest {
+        definition: format!("{DEF}%files\n    data.txt /opt/\n"),
+        definition_path: None,
+        ..w.request("unsaved.sif")
+    };
+    let e = t.begin_build(&unsaved, None).err().unwrap();
+    assert_eq!(e.code(), "build.unsaved_relative_files");
     std::fs::write(w.path("taken.sif"), b"keep me").unwrap();
     let e = t.begin_build(&w.request("taken.sif"), None).err().unwrap();
     assert_eq!(e.code(), "pull.destination_exists");

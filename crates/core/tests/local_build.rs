@@ -524,6 +524,16 @@ async fn definitions_that_run_scripts_are_refused_with_the_sections_named() {
         "Bootstrap: scratch\nStage: one\n\nBootstrap: scratch\n\n%files from one\n    /x /x\n";
     let err = build(&t, def, dir.path(), &out).await.result.unwrap_err();
     assert_eq!(err.code(), "build.local_unsupported");
+
+    // Signer pins and build arguments are refused rather than ignored.
+    let def = "Bootstrap: library\nFrom: alice/x/y\nFingerprints: 12345678ABCDEF\n";
+    let err = build(&t, def, dir.path(), &out).await.result.unwrap_err();
+    assert_eq!(err.code(), "build.local_unsupported");
+    assert!(err.to_string().contains("Fingerprints"), "{err}");
+    let def = "Bootstrap: scratch\n%arguments\n    VER=1\n%labels\n    Version {{ VER }}\n";
+    let err = build(&t, def, dir.path(), &out).await.result.unwrap_err();
+    assert!(err.to_string().contains("{{ VER }}"), "{err}");
+    assert!(!out.exists());
 }
 
 /// A base SIF whose tree holds `/escape -> <host dir>` (absolute) and `/up -> ../../..`.

@@ -106,20 +106,37 @@ pub fn copy_from_host(
             None => src.clone(),
         };
         let host = host_path(base_dir, &src);
+        // `dir/.` (or `.`): the directory's contents, not the directory. The path type
+        // drops a trailing `.`, so this is read from the text as written.
+        let contents_only = src == b"." || src.ends_with(b"/.");
         let mut copier = Copier {
             root: &mut *root,
             cancel,
             stack: HashSet::new(),
             copied: 0,
         };
-        copier.copy_top(&host, &dest).map_err(|e| match e {
-            Error::Cancelled => Error::Cancelled,
-            Error::FileCopy { reason, .. } => fail(reason),
-            other => fail(other.to_string()),
-        })?;
+        copier
+            .copy_top(&host, &dest, contents_only)
+            .map_err(|e| match e {
+                Error::Cancelled => Error::Cancelled,
+                Error::FileCopy { reason, .. } => fail(reason),
+                other => fail(other.to_string()),
+            })?;
         copied += copier.copied;
     }
     Ok(copied)
+}
+
+/// The host paths one `%files` line copies from, as written (relative stays relative to
+/// `base_dir`): what a remote build must carry in its build context.
+pub fn host_sources(base_dir: &Path, line: &FilesLine) -> Vec<PathBuf> {
+    if line.src.is_empty() {
+        return Vec::new();
+    }
+    expand(base_dir, line.src.as_bytes())
+        .into_iter()
+        .map(|m| PathBuf::from(std::ffi::OsString::from_vec(m)))
+        .collect()
 }
 
 fn host_path(base_dir: &Path, src: &[u8]) -> PathBuf {
@@ -205,7 +222,7 @@ impl Copier<'_, '_> {
     }
 
     /// `cp -fLr host dest` with `dest` as written in the definition.
-    fn copy_top(&mut self, host: &Path, dest: &[u8]) -> Result<()> {
+    fn copy_top(&mut self, host: &Path, dest: &[u8], contents_only: bool) -> Result<()> {
         let meta = fs::metadata(host).map_err(|e| self.host_err(host, e))?;
         let mut target = self.root.resolve(&clean(dest), true)?;
         if let Existing::Nothing = self.existing(&target) {
@@ -220,6 +237,7 @@ impl Copier<'_, '_> {
         if let Existing::Dir = self.existing(&target) {
             let name = host
                 .file_name()
+                .filter(|_| !contents_only)
                 .map(|n| n.as_bytes().to_vec())
                 .filter(|n| !n.is_empty() && n != b"." && n != b"..");
             match name {
@@ -378,6 +396,32 @@ mod tests {
         assert_eq!(
             expand(Path::new("/nonexistent"), abs.as_bytes()),
             vec![format!("{}/d/c.md", dir.path().display()).into_bytes()]
+        );
+    }
+
+    #[test]
+    fn a_directory_dot_merges_its_contents_and_sources_expand_for_the_context() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("data")).unwrap();
+        fs::write(dir.path().join("data/one.txt"), "1").unwrap();
+        fs::write(dir.path().join("data/two.txt"), "2").unwrap();
+        let spool = tempfile::tempdir().unwrap();
+        let mut root = RootFs::new(spool.path()).unwrap();
+        root.add_dir("opt", 0o755).unwrap();
+        let line = FilesLine::from_words("data/.", "/opt/", 2);
+        copy_from_host(&mut root, dir.path(), &line, &Cancel::new(), &mut |_| {}).unwrap();
+        assert_eq!(root.read("opt/one.txt").as_deref(), Some(&b"1"[..]));
+        assert!(!root.exists("opt/data"), "the contents, not the directory");
+
+        let glob = FilesLine::from_words("data/*.txt", "/srv/", 3);
+        assert_eq!(
+            host_sources(dir.path(), &glob),
+            [PathBuf::from("data/one.txt"), PathBuf::from("data/two.txt")]
+        );
+        let quoted = FilesLine::from_words("\"my", "file\" /opt/", 4);
+        assert_eq!(
+            host_sources(dir.path(), &quoted),
+            [PathBuf::from("my file")]
         );
     }
 }

@@ -210,7 +210,15 @@ fn insert_labels(
     );
     if !input.labels.is_empty() {
         note(Note::Info("Adding labels".into()));
+        // A key given twice in %labels keeps its last value, as the reference's map does.
+        let mut wanted: Vec<(&String, &String)> = Vec::new();
         for (key, value) in input.labels {
+            match wanted.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => wanted.push((key, value)),
+            }
+        }
+        for (key, value) in wanted {
             if labels.contains_key(key) && !input.force {
                 note(Note::Warning(format!(
                     "Label: {key} already exists and force option is false, not overwriting"
@@ -372,6 +380,24 @@ mod tests {
         let out: BTreeMap<String, String> = serde_json::from_str(&text(&root, LABELS)).unwrap();
         assert_eq!(out["a"], "mine");
         assert_eq!(text(&root, HELP_PATH), "new help\n\n");
+    }
+
+    #[test]
+    fn a_label_given_twice_keeps_its_last_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut root = RootFs::new(dir.path()).unwrap();
+        let labels = [
+            ("Version".to_owned(), "1".to_owned()),
+            ("Version".to_owned(), "2".to_owned()),
+        ];
+        let mut notes = Vec::new();
+        apply_sections(&mut root, &input(&labels), &mut |n| notes.push(n)).unwrap();
+        let out: BTreeMap<String, String> = serde_json::from_str(&text(&root, LABELS)).unwrap();
+        assert_eq!(out["Version"], "2");
+        assert!(
+            !notes.iter().any(|n| matches!(n, Note::Warning(_))),
+            "{notes:?}"
+        );
     }
 
     #[test]
