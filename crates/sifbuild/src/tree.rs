@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -134,6 +134,20 @@ pub(crate) fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Reads until `buf` is full or the data ends; returns the bytes read.
+fn read_full(data: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match data.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
 impl RootFs {
     /// An empty root (a 0755 directory) whose file data is spooled to an anonymous file in
     /// `spool_dir`; the spool disappears with the value, or with the process.
@@ -236,11 +250,35 @@ impl RootFs {
         }
     }
 
-    /// Appends everything `data` yields to the spool; returns (offset, length).
+    /// Appends everything `data` yields to the spool; returns (offset, length). Runs of
+    /// zeros a block long become holes in the spool, so sparse files cost no disk.
     pub(crate) fn spool_from(&mut self, data: &mut dyn Read) -> Result<(u64, u64)> {
+        const BLOCK: usize = 128 * 1024;
         let offset = self.spool_len;
-        let len = io::copy(data, &mut self.spool)?;
+        let mut buf = vec![0u8; BLOCK];
+        let mut len = 0u64;
+        let mut hole_at_end = false;
+        loop {
+            let n = read_full(data, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            if n == BLOCK && buf.iter().all(|b| *b == 0) {
+                // Seeking a buffered writer flushes it first, then moves past the hole.
+                self.spool.seek(io::SeekFrom::Current(BLOCK as i64))?;
+                hole_at_end = true;
+            } else {
+                self.spool.write_all(&buf[..n])?;
+                hole_at_end = false;
+            }
+            len += n as u64;
+        }
         self.spool_len += len;
+        if hole_at_end {
+            // A file ending in a hole: the spool must still reach its end for readers.
+            self.spool.flush()?;
+            self.spool.get_ref().set_len(self.spool_len)?;
+        }
         Ok((offset, len))
     }
 
@@ -419,5 +457,43 @@ impl Read for SpoolReader {
         self.pos += n as u64;
         self.remaining -= n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_blocks_are_holes_in_the_spool_and_read_back_as_zeros() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut root = RootFs::new(dir.path()).unwrap();
+        let size = 64u64 << 20;
+        // Data, then 64 MiB of zeros ending the file, then more data after it.
+        let (_, a) = root.spool_from(&mut &b"head"[..]).unwrap();
+        let (offset, len) = root.spool_from(&mut std::io::repeat(0).take(size)).unwrap();
+        let (tail_at, _) = root.spool_from(&mut &b"tail"[..]).unwrap();
+        root.flush().unwrap();
+        assert_eq!((a, len, tail_at), (4, size, 4 + size));
+        let spool = dir.path().read_dir().unwrap().count();
+        assert_eq!(spool, 0, "the spool is anonymous");
+        let meta = root.reader.metadata().unwrap();
+        assert_eq!(meta.len(), 4 + size + 4);
+        assert!(
+            meta.blocks() * 512 < 1 << 20,
+            "{} bytes on disk",
+            meta.blocks() * 512
+        );
+        let mut back = Vec::new();
+        root.range_reader(offset, len)
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(back.len() as u64 == size && back.iter().all(|b| *b == 0));
+        let mut tail = Vec::new();
+        root.range_reader(tail_at, 4)
+            .read_to_end(&mut tail)
+            .unwrap();
+        assert_eq!(tail, b"tail");
     }
 }

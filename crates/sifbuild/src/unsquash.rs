@@ -105,9 +105,38 @@ fn check_superblock<R: Read + Seek>(r: &mut R) -> Result<()> {
     Ok(())
 }
 
+/// File data a base may unfold to, as a multiple of its SquashFS size (real images stay far
+/// below: gzip rarely gains more than 10x) …
+const MAX_EXPANSION: u64 = 256;
+/// … or at least this much, for small images of very compressible data.
+const MIN_DATA_ALLOWANCE: u64 = 4 << 30;
+
+/// Refuses file data out of all proportion to the file system holding it.
+fn check_expansion(declared: u64, size: u64) -> Result<()> {
+    let allowed = size.saturating_mul(MAX_EXPANSION).max(MIN_DATA_ALLOWANCE);
+    if declared > allowed {
+        return Err(corrupt(format!(
+            "its files claim {declared} bytes from a {size}-byte file system, more than Berth unfolds ({allowed})"
+        )));
+    }
+    Ok(())
+}
+
 fn fill<R: Read + Seek + Send>(root: &mut RootFs, mut squashfs: R, cancel: &Cancel) -> Result<()> {
     check_superblock(&mut squashfs)?;
+    let size = squashfs.seek(std::io::SeekFrom::End(0))?;
+    squashfs.rewind()?;
     let fs = FilesystemReader::from_reader(BufReader::new(squashfs)).map_err(corrupt)?;
+    // Holes cost a SquashFS nothing: a few bytes can declare terabytes of file data, which
+    // would take that long to copy. Refuse before copying anything.
+    let declared: u64 = fs
+        .files()
+        .filter_map(|n| match &n.inner {
+            InnerNode::File(f) => Some(f.file_len() as u64),
+            _ => None,
+        })
+        .fold(0u64, u64::saturating_add);
+    check_expansion(declared, size)?;
     for node in fs.files() {
         cancel.check()?;
         let comps = clean(node.fullpath.as_os_str().as_encoded_bytes());
@@ -158,4 +187,19 @@ fn fill<R: Read + Seek + Send>(root: &mut RootFs, mut squashfs: R, cancel: &Canc
         );
     }
     root.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_may_not_unfold_out_of_all_proportion() {
+        let mib = 1u64 << 20;
+        // A 100 MiB file system may hold 25 GiB of file data, a 1 MiB one the floor's 4 GiB.
+        assert!(check_expansion(25 << 30, 100 * mib).is_ok());
+        assert!(check_expansion(4 << 30, mib).is_ok());
+        let e = check_expansion(1 << 40, 4096).unwrap_err();
+        assert!(e.to_string().contains("claim 1099511627776 bytes"), "{e}");
+    }
 }
