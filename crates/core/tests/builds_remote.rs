@@ -370,3 +370,46 @@ async fn wait_for(mut ok: impl FnMut() -> bool) {
     }
     panic!("timed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_library_base_is_fetched_from_the_remote_and_built_on_this_computer() {
+    let w = world(|_| {}).await;
+    w.library.add_image(
+        "library://ada/base/busybox:1.36",
+        busybox(),
+        "amd64",
+        &[],
+        false,
+    );
+    let t = w.transfers(Jobs::in_memory());
+    let req = BuildRequest {
+        definition: "Bootstrap: library\nFrom: ada/base/busybox:1.36\n\n%runscript\n    echo from the library\n"
+            .into(),
+        mode: BuildMode::Local,
+        library_ref: None,
+        ..w.request("from-library.sif")
+    };
+    let v = build(&t, req).await;
+    assert_eq!(v.state, JobState::Succeeded, "{:?}", v.error);
+    let b = built(&v);
+    assert_eq!(b.mode, BuildMode::Local);
+    assert!(b.build_id.is_none());
+    assert!(w.builder.builds().is_empty(), "no build service involved");
+    let spool = tempfile::tempdir().unwrap();
+    let (root, _) = berth_sifbuild::RootFs::from_sif(
+        spool.path(),
+        &w.path("from-library.sif"),
+        &berth_progress::Cancel::new(),
+    )
+    .unwrap();
+    assert!(root.exists("bin/busybox"), "the base's files are kept");
+    let runscript = String::from_utf8(root.read(".singularity.d/runscript").unwrap()).unwrap();
+    assert!(runscript.contains("echo from the library"), "{runscript}");
+    // The base's own definition is kept in the history.
+    assert!(root.exists(".singularity.d/bootstrap_history/Apptainer0"));
+    let log = t.jobs().log(&v.id).unwrap().lines;
+    assert!(
+        log.iter().any(|l| l.contains("Downloading library image")),
+        "{log:?}"
+    );
+}

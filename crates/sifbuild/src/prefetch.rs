@@ -26,10 +26,17 @@ const WINDOW: usize = 16;
 
 /// One predicted block: where its bytes are and their hash.
 pub(crate) struct Planned {
-    pub reader: SpoolReader,
+    /// `None` for a copy ([`Planned::same_as`]): nothing to read.
+    pub reader: Option<SpoolReader>,
     pub len: usize,
     pub hash: u64,
+    /// The same spooled bytes as this earlier planned block (a hard link's data): its
+    /// compressed form is reused instead of compressing again.
+    pub same_as: Option<usize>,
 }
+
+/// Compressed blocks kept for later copies at most; beyond it copies are compressed again.
+const KEEP_BYTES: usize = 256 << 20;
 
 #[derive(Default)]
 struct State {
@@ -38,12 +45,18 @@ struct State {
     /// Next block backhand is expected to ask for.
     consumed: usize,
     done: HashMap<usize, Result<Vec<u8>, String>>,
+    /// Compressed originals that later copies will ask for, with the copies still to come.
+    kept: HashMap<usize, (Vec<u8>, usize)>,
+    kept_bytes: usize,
     stop: bool,
 }
 
 /// The blocks ahead and their compressed forms.
 pub(crate) struct Lookahead {
     hashes: Vec<u64>,
+    same_as: Vec<Option<usize>>,
+    /// How many later copies each original block has.
+    copies: HashMap<usize, usize>,
     readers: Mutex<Vec<Option<(SpoolReader, usize)>>>,
     state: Mutex<State>,
     wake: Condvar,
@@ -54,12 +67,19 @@ pub(crate) struct Lookahead {
 impl Lookahead {
     pub fn new(planned: Vec<Planned>, fc: FilesystemCompressor, block_size: u32) -> Arc<Self> {
         let hashes = planned.iter().map(|p| p.hash).collect();
+        let same_as: Vec<Option<usize>> = planned.iter().map(|p| p.same_as).collect();
+        let mut copies: HashMap<usize, usize> = HashMap::new();
+        for original in same_as.iter().flatten() {
+            *copies.entry(*original).or_default() += 1;
+        }
         let readers = planned
             .into_iter()
-            .map(|p| Some((p.reader, p.len)))
+            .map(|p| p.reader.map(|r| (r, p.len)))
             .collect();
         Arc::new(Self {
             hashes,
+            same_as,
+            copies,
             readers: Mutex::new(readers),
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
@@ -80,7 +100,12 @@ impl Lookahead {
                     return;
                 }
                 s.next += 1;
-                s.next - 1
+                let i = s.next - 1;
+                if self.same_as[i].is_some() {
+                    // A copy: its original's result is reused when backhand asks.
+                    continue;
+                }
+                i
             };
             let taken = self.readers.lock().unwrap_or_else(|p| p.into_inner())[i].take();
             let result = match taken {
@@ -114,9 +139,27 @@ impl Lookahead {
         if i >= self.hashes.len() || self.hashes[i] != xxh3_64(bytes) {
             return None;
         }
+        if let Some(original) = self.same_as[i] {
+            s.consumed += 1;
+            self.wake.notify_all();
+            let (bytes, left) = s.kept.get_mut(&original)?;
+            *left -= 1;
+            let out = bytes.clone();
+            if *left == 0 {
+                s.kept_bytes -= out.len();
+                s.kept.remove(&original);
+            }
+            return Some(out);
+        }
         loop {
             if let Some(r) = s.done.remove(&i) {
                 s.consumed += 1;
+                if let (Ok(bytes), Some(&n)) = (&r, self.copies.get(&i)) {
+                    if s.kept_bytes + bytes.len() <= KEEP_BYTES {
+                        s.kept_bytes += bytes.len();
+                        s.kept.insert(i, (bytes.clone(), n));
+                    }
+                }
                 self.wake.notify_all();
                 return r.ok();
             }

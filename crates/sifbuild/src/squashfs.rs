@@ -122,21 +122,47 @@ fn write_inner(
 /// The data blocks backhand will compress, in its order: every full-block-or-longer file in
 /// path order (the tree's order), cut in block-size chunks, all-zero chunks left out (they
 /// become holes).
+/// Files sharing spooled data (hard links) are planned as copies of the first one's blocks,
+/// which are then compressed once.
 fn plan_blocks(root: &RootFs, node: &Node) -> Result<Vec<Planned>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; BLOCK_SIZE as usize];
-    plan_into(root, node, &mut buf, &mut out)?;
+    let mut planned_files = std::collections::HashMap::new();
+    plan_into(root, node, &mut buf, &mut out, &mut planned_files)?;
     Ok(out)
 }
 
-fn plan_into(root: &RootFs, node: &Node, buf: &mut [u8], out: &mut Vec<Planned>) -> Result<()> {
+/// Where each spooled range's blocks start in the plan, and how many there are.
+type PlannedFiles = std::collections::HashMap<(u64, u64), (usize, usize)>;
+
+fn plan_into(
+    root: &RootFs,
+    node: &Node,
+    buf: &mut [u8],
+    out: &mut Vec<Planned>,
+    planned_files: &mut PlannedFiles,
+) -> Result<()> {
     match &node.kind {
         Kind::Dir(children) => {
             for child in children.values() {
-                plan_into(root, child, buf, out)?;
+                plan_into(root, child, buf, out, planned_files)?;
             }
         }
         Kind::File { offset, len } if *len >= u64::from(BLOCK_SIZE) => {
+            if let Some(&(first, count)) = planned_files.get(&(*offset, *len)) {
+                for k in 0..count {
+                    let original = &out[first + k];
+                    let copy = Planned {
+                        reader: None,
+                        len: original.len,
+                        hash: original.hash,
+                        same_as: Some(first + k),
+                    };
+                    out.push(copy);
+                }
+                return Ok(());
+            }
+            let first = out.len();
             let mut at = 0u64;
             while at < *len {
                 let n = (*len - at).min(u64::from(BLOCK_SIZE));
@@ -144,13 +170,15 @@ fn plan_into(root: &RootFs, node: &Node, buf: &mut [u8], out: &mut Vec<Planned>)
                 root.range_reader(offset + at, n).read_exact(chunk)?;
                 if chunk.iter().any(|b| *b != 0) {
                     out.push(Planned {
-                        reader: root.range_reader(offset + at, n),
+                        reader: Some(root.range_reader(offset + at, n)),
                         len: n as usize,
                         hash: prefetch::block_hash(chunk),
+                        same_as: None,
                     });
                 }
                 at += n;
             }
+            planned_files.insert((*offset, *len), (first, out.len() - first));
         }
         _ => {}
     }
@@ -195,6 +223,7 @@ fn push_children<'c>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tree::clean;
     use berth_progress::NoProgress;
 
     /// Deterministic bytes: random-looking or text-like.
@@ -240,6 +269,16 @@ mod tests {
             .unwrap();
         }
         root.add_file("e/empty", 0o644, b"").unwrap();
+        // Hard links: two more names for the spooled bytes of a/text.txt, one before it
+        // in path order and one after, so the plan holds copies of planned blocks.
+        let linked = root.lookup(&clean(b"a/text.txt")).unwrap().clone();
+        for name in ["0-first-link", "z/last-link"] {
+            root.place(&clean(name.as_bytes()), linked.clone()).unwrap();
+        }
+        root.flush().unwrap();
+        let planned = plan_blocks(&root, &root.root).unwrap();
+        let copies = planned.iter().filter(|p| p.same_as.is_some()).count();
+        assert_eq!(copies, 2 * 5, "two links of a five-block file");
         let serial = dir.path().join("serial.sqfs");
         let parallel = dir.path().join("parallel.sqfs");
         let cancel = Cancel::new();

@@ -3,6 +3,7 @@
 //! Ownership is not kept — an unprivileged build owns everything and writes it as root —
 //! and devices become empty files with mode 0000, as when layers are applied unprivileged.
 
+use std::collections::HashMap;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
@@ -111,6 +112,44 @@ const MAX_EXPANSION: u64 = 256;
 /// … or at least this much, for small images of very compressible data.
 const MIN_DATA_ALLOWANCE: u64 = 4 << 30;
 
+/// Where a file's bytes are in the SquashFS: files with equal locations have equal bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct DataLocation {
+    blocks_start: u64,
+    frag_index: u32,
+    block_offset: u32,
+    file_size: u64,
+    /// Stored sizes (with the uncompressed bit): holes and block boundaries included.
+    blocks: Vec<(u32, bool)>,
+}
+
+fn data_location(file: &backhand::SquashfsFileReader) -> DataLocation {
+    use backhand::SquashfsFileReader as F;
+    let (blocks_start, frag_index, block_offset, file_size, sizes) = match file {
+        F::Basic(b) => (
+            u64::from(b.blocks_start),
+            b.frag_index,
+            b.block_offset,
+            u64::from(b.file_size),
+            &b.block_sizes,
+        ),
+        F::Extended(e) => (
+            e.blocks_start,
+            e.frag_index,
+            e.block_offset,
+            e.file_size,
+            &e.block_sizes,
+        ),
+    };
+    DataLocation {
+        blocks_start,
+        frag_index,
+        block_offset,
+        file_size,
+        blocks: sizes.iter().map(|d| (d.size(), d.uncompressed())).collect(),
+    }
+}
+
 /// Refuses file data out of all proportion to the file system holding it.
 fn check_expansion(declared: u64, size: u64) -> Result<()> {
     let allowed = size.saturating_mul(MAX_EXPANSION).max(MIN_DATA_ALLOWANCE);
@@ -137,6 +176,7 @@ fn fill<R: Read + Seek + Send>(root: &mut RootFs, mut squashfs: R, cancel: &Canc
         })
         .fold(0u64, u64::saturating_add);
     check_expansion(declared, size)?;
+    let mut spooled: HashMap<DataLocation, (u64, u64)> = HashMap::new();
     for node in fs.files() {
         cancel.check()?;
         let comps = clean(node.fullpath.as_os_str().as_encoded_bytes());
@@ -150,8 +190,18 @@ fn fill<R: Read + Seek + Send>(root: &mut RootFs, mut squashfs: R, cancel: &Canc
         let kind = match &node.inner {
             InnerNode::Dir(_) => Kind::Dir(Default::default()),
             InnerNode::File(file) => {
-                let mut reader = fs.file(file).reader_checked().map_err(corrupt)?;
-                let (offset, len) = root.spool_from(&mut reader)?;
+                // Hard links (and data mksquashfs deduplicated) point at the same blocks:
+                // spool them once, so they are also compressed once when written again.
+                let key = data_location(file);
+                let (offset, len) = match spooled.get(&key) {
+                    Some(range) => *range,
+                    None => {
+                        let mut reader = fs.file(file).reader_checked().map_err(corrupt)?;
+                        let range = root.spool_from(&mut reader)?;
+                        spooled.insert(key, range);
+                        range
+                    }
+                };
                 Kind::File { offset, len }
             }
             InnerNode::Symlink(link) => {
