@@ -147,6 +147,32 @@ test("cancelling a remote build stops it and leaves no file", async () => {
   assert.deepEqual(readdirSync(pullFolder).filter((n) => n.startsWith(".")), [], "no partial file left");
 });
 
+test("a build submitted without waiting is attached to from Transfers and lands its image", async () => {
+  await click("nav-build");
+  await click("build-template-docker");
+  const confirm = await driver.findElements(byTestId("confirm-ok"));
+  if (confirm.length > 0) await confirm[0].click();
+  await chooseBuilder("remote:lab");
+  await type("build-destination", path.join(pullFolder, "later.sif"));
+  await click("build-detached");
+  await click("build-start");
+  const id = (await waitForText(driver, byTestId("build-result-id"), (t) => /^[0-9a-f]+$/.test(t.trim()), 20000)).trim();
+  assert.equal(existsSync(path.join(pullFolder, "later.sif")), false, "detached: nothing fetched yet");
+  await dismissToasts();
+  await click("nav-transfers");
+  const detachedCard = By.css(`[data-testid="job-card"][data-kind="build"][data-state="succeeded"]`);
+  await waitForText(driver, detachedCard, (t) => t.includes(id));
+  await click(By.css(`[data-testid="job-card"][data-kind="build"] [data-testid="job-attach"]`));
+  await waitForText(
+    driver,
+    By.css(`[data-testid="job-card"][data-kind="build"][data-state="succeeded"]`),
+    (t) => t.includes(`Attach to build ${id}`) && /later\.sif/.test(t),
+    30000,
+  );
+  assert.ok(readFileSync(path.join(pullFolder, "later.sif")).equals(readFileSync(busybox)));
+  await desktop.screenshot(driver, "b05-detached-then-attached");
+});
+
 test("a definition that runs nothing inside the image is built on this computer", async () => {
   const data = path.join(work, "hello.txt");
   writeFileSync(data, "hello from the host\n");
