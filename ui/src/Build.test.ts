@@ -295,6 +295,7 @@ describe("Build page: building", () => {
         detached: false,
         force: false,
         attach: null,
+        buildArgs: [],
       },
     });
     // The page shows the build itself; no note in the corner repeats it.
@@ -326,7 +327,23 @@ describe("Build page: building", () => {
       detached: true,
       force: false,
       attach: null,
+      buildArgs: [],
     });
+  });
+
+  test("a definition with placeholders asks for their values, which the build carries", async () => {
+    const { backend, user } = await openBuild();
+    expect(screen.queryByTestId("build-args")).toBeNull();
+    typeAtEnd("Bootstrap: docker\nFrom: alpine:{{ TAG }}\n%arguments\n    TAG=3.19\n%post\n    true\n");
+    const field = await screen.findByTestId("build-args");
+    expect(screen.getByTestId("build-args-note")).toHaveTextContent("{{ TAG }}");
+    await user.type(field, "TAG=3.20");
+    await waitFor(() => expect(screen.getByTestId("build-start")).toBeEnabled());
+    await user.click(screen.getByTestId("build-start"));
+    await waitFor(() => expect(backend.callsOf("build_start")).toHaveLength(1));
+    const call = backend.callsOf("build_start")[0] as { request: { buildArgs: string[]; mode: string } };
+    expect(call.request.buildArgs).toEqual(["TAG=3.20"]);
+    expect(call.request.mode).toBe("remote");
   });
 
   test("the backend's refusal is shown with its hint; a file in the way is replaced after a yes", async () => {

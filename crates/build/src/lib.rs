@@ -6,6 +6,8 @@
 //!   reports every error at once, each with a 1-based line and column, a stable code and a
 //!   hint ([`ParseError`]); unknown header keywords are warnings ([`ParseWarning`]).
 //! * [`Definition::to_text`] writes the file back byte-identically (BOM, CRLF, comments).
+//! * [`expand`] fills `{{ NAME }}` build-argument placeholders from given values and the
+//!   `%arguments` defaults.
 //! * [`Stage::needs_execution`] and [`Stage::local_buildable`] decide between the remote
 //!   builder and an in-process build without root.
 //!
@@ -23,9 +25,11 @@ mod parse;
 mod section;
 mod stage;
 mod suggest;
+mod template;
 
 pub use definition::{Definition, LineEnding};
 pub use error::{ErrorKind, ParseError, ParseErrors, ParseWarning};
 pub use keyword::{BOOTSTRAP_AGENTS, LOCAL_AGENTS};
 pub use section::{Argument, FileCopy, Section, SectionKind};
 pub use stage::{HeaderLine, Stage};
+pub use template::{expand, has_placeholders, parse_assignment, Expanded, MissingArguments};

@@ -45,6 +45,10 @@ pub struct BuildArgs {
     /// Replace an existing output file.
     #[arg(short = 'F', long)]
     force: bool,
+    /// A value for the definition's `{{ NAME }}` placeholders (repeat for more; over the
+    /// defaults of its %arguments section).
+    #[arg(long, value_name = "NAME=VALUE")]
+    build_arg: Vec<String>,
     /// `--check DEF`; `OUT.sif DEF`; `--attach ID OUT.sif`.
     #[arg(num_args = 1..=2, value_names = ["OUT", "DEF"], required = true)]
     args: Vec<String>,
@@ -90,6 +94,7 @@ pub fn run(a: &BuildArgs) -> Result<bool> {
         detached: a.detached,
         force: a.force,
         attach: a.attach.clone(),
+        build_args: a.build_arg.clone(),
     };
     let t = transfers()?;
     let view = run_job(&t, |t| {

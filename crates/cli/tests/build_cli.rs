@@ -95,3 +95,44 @@ fn a_definition_that_runs_nothing_is_built_here() {
         .collect();
     assert!(names.is_empty(), "{names:?}");
 }
+
+#[test]
+fn build_arguments_fill_placeholders() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = dir.path().join("hi.def");
+    let text =
+        "Bootstrap: scratch\n%arguments\n    WHO=nobody\n%runscript\n    echo hi {{ WHO }}\n";
+    std::fs::write(&def, text).unwrap();
+    let out = dir.path().join("hi.sif");
+    let berth = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(args)
+            .env("BERTH_CONFIG_DIR", dir.path().join("config"))
+            .output()
+            .unwrap()
+    };
+    let run = berth(&[
+        "build".as_ref(),
+        "--build-arg".as_ref(),
+        "WHO=cli".as_ref(),
+        out.as_os_str(),
+        def.as_os_str(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let runscript = berth(&["inspect".as_ref(), "--runscript".as_ref(), out.as_os_str()]);
+    assert!(String::from_utf8_lossy(&runscript.stdout).contains("echo hi cli"));
+    let bad = berth(&[
+        "build".as_ref(),
+        "-F".as_ref(),
+        "--build-arg".as_ref(),
+        "WHO".as_ref(),
+        out.as_os_str(),
+        def.as_os_str(),
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not NAME=VALUE"));
+}

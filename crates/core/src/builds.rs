@@ -95,6 +95,29 @@ fn local_reason(def: &Definition) -> Option<String> {
     })
 }
 
+/// The text to build: `{{ NAME }}` placeholders filled from the request's build arguments
+/// and the `%arguments` defaults; also the arguments nothing used.
+pub fn definition_text(req: &BuildRequest) -> Result<(String, Vec<String>)> {
+    let mut given = Vec::new();
+    for a in req.build_args.iter().filter(|a| !a.trim().is_empty()) {
+        let pair = berth_build::parse_assignment(a)
+            .ok_or_else(|| Error::InvalidBuildArgument { text: a.clone() })?;
+        given.push(pair);
+    }
+    let expanded = berth_build::expand(&req.definition, &given)?;
+    Ok((expanded.text, expanded.unused))
+}
+
+/// Apptainer's warning for arguments nothing used.
+fn warn_unused(job: &JobHandle, unused: &[String]) {
+    if !unused.is_empty() {
+        job.log(&format!(
+            "WARNING: Unused build variables: {}",
+            unused.join(", ")
+        ));
+    }
+}
+
 /// Definition files are small; anything this large is something else.
 const MAX_DEFINITION: u64 = 1 << 20;
 
@@ -274,7 +297,8 @@ impl Transfers {
     /// runs it with [`Transfers::run_build`].
     pub fn begin_build(&self, req: &BuildRequest, reuse: Option<&str>) -> Result<JobHandle> {
         if req.attach.is_none() {
-            let def = parse_definition(&req.definition)?;
+            let (text, _) = definition_text(req)?;
+            let def = parse_definition(&text)?;
             check_sources_have_a_folder(req, &def)?;
             if req.mode == BuildMode::Remote
                 && def
@@ -358,7 +382,9 @@ impl Transfers {
     }
 
     async fn build_here(&self, req: &BuildRequest, job: &JobHandle) -> Result<JobResult> {
-        let def = parse_definition(&req.definition)?;
+        let (text, unused) = definition_text(req)?;
+        warn_unused(job, &unused);
+        let def = parse_definition(&text)?;
         let dest = self.build_destination(req)?.ok_or(Error::NoPullFolder)?;
         let dir = dest
             .parent()
@@ -473,7 +499,9 @@ impl Transfers {
         arch: &str,
         job: &JobHandle,
     ) -> Result<(BuildInfo, Option<String>)> {
-        let def = parse_definition(&req.definition)?;
+        let (text, unused) = definition_text(req)?;
+        warn_unused(job, &unused);
+        let def = parse_definition(&text)?;
         let base = definition_dir(req);
         let paths = context_paths(&def, &base);
         let context = if paths.is_empty() {
@@ -494,7 +522,8 @@ impl Transfers {
         });
         let info = client
             .submit(&berth_library::BuildRequest {
-                definition: req.definition.as_bytes().to_vec(),
+                // Filled here: build services differ on templating, so they get a plain file.
+                definition: text.into_bytes(),
                 library_ref: req
                     .library_ref
                     .clone()
@@ -675,6 +704,7 @@ mod tests {
             detached: false,
             force: false,
             attach: None,
+            build_args: Vec::new(),
         };
         assert_eq!(default_name(&req), "ubuntu.sif");
         assert_eq!(definition_dir(&req), PathBuf::from("/work/defs"));

@@ -106,6 +106,15 @@ pub enum Error {
         /// The `%files` line.
         line: usize,
     },
+    /// A build argument not written `NAME=VALUE`.
+    #[error("build argument {text:?} is not NAME=VALUE")]
+    InvalidBuildArgument {
+        /// What was given.
+        text: String,
+    },
+    /// Placeholders of the definition with no value.
+    #[error("{0}")]
+    BuildArgumentsMissing(#[from] berth_build::MissingArguments),
     /// The job is not a remote build with a build to follow.
     #[error("this job has no remote build to attach to")]
     NothingToAttach,
@@ -380,6 +389,8 @@ impl Error {
             Error::RemoteBuildUnsupported { .. } => "build.remote_unsupported",
             Error::NotADefinitionFile { .. } => "build.not_a_definition",
             Error::NothingToAttach => "build.nothing_to_attach",
+            Error::InvalidBuildArgument { .. } => "build.invalid_argument",
+            Error::BuildArgumentsMissing(_) => "build.argument_missing",
             Error::UnsavedRelativeFiles { .. } => "build.unsaved_relative_files",
             Error::BuildNeedsRemote { .. } => "build.needs_remote",
             Error::BuildAgentNotLocal { .. } => "build.agent_not_local",
@@ -444,6 +455,8 @@ impl Error {
             "remote.no_library" => "This remote offers no container library; check its address.",
             "remote.no_builder" => "Pick a remote with a build service, give the builder's address (--builder URL), or build locally if the definition runs nothing at build time.",
             "build.unsaved_relative_files" => "Save the definition beside the files it copies (relative %files paths are read from its folder), or give absolute paths.",
+            "build.invalid_argument" => "Give each build argument as NAME=VALUE, the name in letters, digits and _.",
+            "build.argument_missing" => "Give a value (--build-arg NAME=VALUE, or the Build arguments field), or a default in the definition's %arguments section.",
             "build.nothing_to_attach" => "Only remote builds submitted without waiting (or cut off) can be attached to.",
             "build.not_a_definition" => "Open the .def text file the image is built from.",
             "build.remote_unsupported" => "Build it on this computer, or change the base to one the builder can fetch (docker, library, oras).",

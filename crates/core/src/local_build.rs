@@ -236,16 +236,9 @@ fn plan(def: &Definition) -> Result<Plan> {
             what: "Fingerprints: (checking the base image's signers)".into(),
         });
     }
+    // Placeholders were filled before parsing (builds::definition_text); any left are
+    // not build arguments (a Go template in a script, say) and stay as written.
     let text = def.to_text();
-    if let Some(start) = text.find("{{") {
-        let name: String = text[start + 2..]
-            .chars()
-            .take_while(|c| *c != '}' && *c != '\n')
-            .collect();
-        return Err(Error::BuildLocalUnsupported {
-            what: format!("build arguments ({{{{ {} }}}})", name.trim()),
-        });
-    }
     Ok(Plan { stage, text })
 }
 

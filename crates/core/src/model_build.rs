@@ -42,6 +42,10 @@ pub struct BuildRequest {
     pub force: bool,
     /// Follow this already submitted remote build instead of submitting a new one.
     pub attach: Option<String>,
+    /// `NAME=VALUE` values for the definition's `{{ NAME }}` placeholders (over the
+    /// `%arguments` defaults).
+    #[serde(default)]
+    pub build_args: Vec<String>,
 }
 
 /// A finished build.

@@ -70,6 +70,7 @@ impl World {
             detached: false,
             force: false,
             attach: None,
+            build_args: Vec::new(),
         }
     }
 }
@@ -412,4 +413,77 @@ async fn a_library_base_is_fetched_from_the_remote_and_built_on_this_computer() 
         log.iter().any(|l| l.contains("Downloading library image")),
         "{log:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_arguments_fill_the_definition_for_both_kinds_of_build() {
+    let w = world(|_| {}).await;
+    let t = w.transfers(Jobs::in_memory());
+    let template = "Bootstrap: scratch\n\n%arguments\n    GREETING=hello\n    WHO\n\n%runscript\n    echo {{ GREETING }} {{ WHO }} '{{ .Go }}'\n";
+    let local = BuildRequest {
+        definition: template.into(),
+        mode: BuildMode::Local,
+        library_ref: None,
+        build_args: vec!["WHO=world".into(), "EXTRA=1".into()],
+        ..w.request("args.sif")
+    };
+    let v = build(&t, local.clone()).await;
+    assert_eq!(v.state, JobState::Succeeded, "{:?}", v.error);
+    let spool = tempfile::tempdir().unwrap();
+    let (root, _) = berth_sifbuild::RootFs::from_sif(
+        spool.path(),
+        &w.path("args.sif"),
+        &berth_progress::Cancel::new(),
+    )
+    .unwrap();
+    let runscript = String::from_utf8(root.read(".singularity.d/runscript").unwrap()).unwrap();
+    assert!(
+        runscript.contains("echo hello world '{{ .Go }}'"),
+        "{runscript}"
+    );
+    // The image keeps the definition it was built from, placeholders filled.
+    let stored = String::from_utf8(root.read(".singularity.d/Singularity").unwrap()).unwrap();
+    assert!(stored.contains("echo hello world") && !stored.contains("{{ WHO }}"));
+    let log = t.jobs().log(&v.id).unwrap().lines;
+    assert!(
+        log.contains(&"WARNING: Unused build variables: EXTRA".to_owned()),
+        "{log:?}"
+    );
+
+    // A placeholder without a value is refused before anything runs.
+    let e = t
+        .begin_build(
+            &BuildRequest {
+                build_args: vec![],
+                ..local.clone()
+            },
+            None,
+        )
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "build.argument_missing");
+    assert!(e.to_string().contains("WHO"), "{e}");
+    let e = t
+        .begin_build(
+            &BuildRequest {
+                build_args: vec!["no equals".into()],
+                ..local
+            },
+            None,
+        )
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "build.invalid_argument");
+
+    // The build service gets the filled file.
+    let remote = BuildRequest {
+        definition: "Bootstrap: docker\nFrom: alpine:{{ TAG }}\n%post\n    true\n".into(),
+        build_args: vec!["TAG=3.20".into()],
+        ..w.request("remote-args.sif")
+    };
+    let v = build(&t, remote).await;
+    assert_eq!(v.state, JobState::Succeeded, "{:?}", v.error);
+    assert!(w.builder.builds()[0]
+        .definition
+        .contains("From: alpine:3.20\n"));
 }

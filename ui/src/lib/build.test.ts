@@ -10,6 +10,7 @@ import {
   issueRange,
   joinPath,
   LOG_KEEP,
+  placeholderNames,
   remoteChoice,
   remoteOf,
   stripAnsi,
@@ -170,6 +171,7 @@ describe("builders", () => {
     libraryRef: "library://ana/x/y:1",
     detached: true,
     force: false,
+    buildArgs: "",
   };
 
   test("a local build leaves out what only a build service does", () => {
@@ -185,6 +187,7 @@ describe("builders", () => {
       detached: false,
       force: false,
       attach: null,
+      buildArgs: [],
     });
   });
 
@@ -201,7 +204,13 @@ describe("builders", () => {
       detached: true,
       force: false,
       attach: null,
+      buildArgs: [],
     });
+  });
+
+  test("build arguments are the field's non-blank lines; placeholders are listed once, in order", () => {
+    expect(buildRequest({ ...form, buildArgs: " OS=alpine \n\n  VER=3.20\n" }).buildArgs).toEqual(["OS=alpine", "VER=3.20"]);
+    expect(placeholderNames("From: {{ OS }}:{{VER}}\n%post\n echo {{ OS }} '{{ .Go }}' {{ 9x }}\n")).toEqual(["OS", "VER"]);
   });
 
   test("an attach follows the build id at the remote, writing where the build was meant to", () => {

@@ -260,6 +260,8 @@ export type BuildForm = {
   libraryRef: string;
   detached: boolean;
   force: boolean;
+  /** `NAME=VALUE` per line, for the definition's `{{ NAME }}` placeholders. */
+  buildArgs: string;
 };
 
 const orNull = (s: string): string | null => (s.trim() === "" ? null : s.trim());
@@ -279,7 +281,27 @@ export function buildRequest(form: BuildForm): BuildRequest {
     detached: remote !== null && form.detached,
     force: form.force,
     attach: null,
+    buildArgs: buildArgLines(form.buildArgs),
   };
+}
+
+/** The non-blank lines of the Build arguments field. */
+export function buildArgLines(text: string): string[] {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+}
+
+const PLACEHOLDER = /\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}/g;
+
+/** The `{{ NAME }}` placeholders a definition uses, in order of first use (as the backend reads them). */
+export function placeholderNames(text: string): string[] {
+  const names: string[] = [];
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    if (!names.includes(m[1])) names.push(m[1]);
+  }
+  return names;
 }
 
 /** Follow a build already submitted to `remote`'s builder, writing to `destination`. */
@@ -301,6 +323,7 @@ export function attachRequest(
     detached: false,
     force: false,
     attach: buildId,
+    buildArgs: [],
   };
 }
 

@@ -47,4 +47,9 @@ force: boolean,
 /**
  * Follow this already submitted remote build instead of submitting a new one.
  */
-attach: string | null, };
+attach: string | null, 
+/**
+ * `NAME=VALUE` values for the definition's `{{ NAME }}` placeholders (over the
+ * `%arguments` defaults).
+ */
+buildArgs: Array<string>, };
