@@ -106,6 +106,12 @@ pub enum Error {
         /// The `%files` line.
         line: usize,
     },
+    /// A base image that `Fingerprints:` pins is not signed by those keys.
+    #[error("Fingerprints: {reason}")]
+    BaseNotSignedAsRequired {
+        /// What is missing.
+        reason: String,
+    },
     /// A build argument not written `NAME=VALUE`.
     #[error("build argument {text:?} is not NAME=VALUE")]
     InvalidBuildArgument {
@@ -390,6 +396,7 @@ impl Error {
             Error::NotADefinitionFile { .. } => "build.not_a_definition",
             Error::NothingToAttach => "build.nothing_to_attach",
             Error::InvalidBuildArgument { .. } => "build.invalid_argument",
+            Error::BaseNotSignedAsRequired { .. } => "build.base_not_signed",
             Error::BuildArgumentsMissing(_) => "build.argument_missing",
             Error::UnsavedRelativeFiles { .. } => "build.unsaved_relative_files",
             Error::BuildNeedsRemote { .. } => "build.needs_remote",
@@ -455,6 +462,7 @@ impl Error {
             "remote.no_library" => "This remote offers no container library; check its address.",
             "remote.no_builder" => "Pick a remote with a build service, give the builder's address (--builder URL), or build locally if the definition runs nothing at build time.",
             "build.unsaved_relative_files" => "Save the definition beside the files it copies (relative %files paths are read from its folder), or give absolute paths.",
+            "build.base_not_signed" => "Import the signer's public key on the Keys page if it is missing, or check the definition's Fingerprints: line against the image's signatures.",
             "build.invalid_argument" => "Give each build argument as NAME=VALUE, the name in letters, digits and _.",
             "build.argument_missing" => "Give a value (--build-arg NAME=VALUE, or the Build arguments field), or a default in the definition's %arguments section.",
             "build.nothing_to_attach" => "Only remote builds submitted without waiting (or cut off) can be attached to.",

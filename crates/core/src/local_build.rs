@@ -73,6 +73,7 @@ impl Transfers {
             .fetch_base(&plan.stage, def_dir, &platform, remote, job, log)
             .await?;
         job.cancel().check()?;
+        self.check_fingerprints(&plan.stage, &base, log).await?;
 
         let work = self.cache.build_dir()?;
         let input = Blocking {
@@ -98,6 +99,75 @@ impl Transfers {
         drop(work);
         let size = std::fs::metadata(out).map_err(|e| Error::io(out, e))?.len();
         Ok(LocalBuilt { arch, size })
+    }
+
+    /// `Fingerprints:` as Apptainer enforces it: a SIF base must verify, and every listed
+    /// key must have signed every signed object group (the reference's AllSignedBy). Keys
+    /// come from the local keyrings. Other bases carry no signatures: the line is ignored,
+    /// with a warning.
+    async fn check_fingerprints(
+        &self,
+        stage: &Stage,
+        base: &Base,
+        log: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<()> {
+        let wanted: Vec<String> = header_value(stage, "Fingerprints")
+            .unwrap_or_default()
+            .split(',')
+            .map(|f| f.trim().replace(' ', "").to_ascii_uppercase())
+            .filter(|f| !f.is_empty())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let Base::Sif { path } = base else {
+            log("WARNING: Fingerprints: applies to SIF bases (library, oras, localimage); ignored for this base");
+            return Ok(());
+        };
+        log("INFO:    Checking the base image's signatures against Fingerprints:");
+        let keys = self.keys.clone();
+        let image = path.clone();
+        let view = tokio::task::spawn_blocking(move || keys.verify_image(&image, false))
+            .await
+            .map_err(|e| Error::io(path, std::io::Error::other(e)))??;
+        let refuse = |reason: String| Err(Error::BaseNotSignedAsRequired { reason });
+        if view.signatures.is_empty() {
+            return refuse("the base image is not signed".into());
+        }
+        if !view.verified {
+            return refuse(format!(
+                "the base image's signatures do not verify: {}",
+                view.error.unwrap_or(view.summary)
+            ));
+        }
+        // Fingerprints present in the signatures of every signed group.
+        let mut groups: Vec<(Option<u32>, Vec<String>)> = Vec::new();
+        for sig in &view.signatures {
+            let fpr = sig
+                .fingerprint
+                .clone()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            match groups.iter_mut().find(|(g, _)| *g == sig.group) {
+                Some((_, fprs)) => fprs.push(fpr),
+                None => groups.push((sig.group, vec![fpr])),
+            }
+        }
+        let missing: Vec<&String> = wanted
+            .iter()
+            .filter(|w| !groups.iter().all(|(_, fprs)| fprs.contains(w)))
+            .collect();
+        if !missing.is_empty() {
+            return refuse(format!(
+                "the base image is not signed by {}",
+                missing
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(())
     }
 
     /// Downloads (or finds) the base: OCI layers into the blob store, a SIF into the cache.
@@ -227,13 +297,6 @@ fn plan(def: &Definition) -> Result<Plan> {
     if let Some(s) = stage.sections().iter().find(|s| s.kind().is_app()) {
         return Err(Error::BuildLocalUnsupported {
             what: format!("SCIF apps (%{} {})", s.kind().name(), s.app().unwrap_or("")),
-        });
-    }
-    if header_value(&stage, "Fingerprints").is_some_and(|f| !f.is_empty()) {
-        // Apptainer refuses a base not signed by these keys; building from it unchecked
-        // would silently drop that protection.
-        return Err(Error::BuildLocalUnsupported {
-            what: "Fingerprints: (checking the base image's signers)".into(),
         });
     }
     // Placeholders were filled before parsing (builds::definition_text); any left are

@@ -525,11 +525,6 @@ async fn definitions_that_run_scripts_are_refused_with_the_sections_named() {
     let err = build(&t, def, dir.path(), &out).await.result.unwrap_err();
     assert_eq!(err.code(), "build.local_unsupported");
 
-    // Signer pins and build arguments are refused rather than ignored.
-    let def = "Bootstrap: library\nFrom: alice/x/y\nFingerprints: 12345678ABCDEF\n";
-    let err = build(&t, def, dir.path(), &out).await.result.unwrap_err();
-    assert_eq!(err.code(), "build.local_unsupported");
-    assert!(err.to_string().contains("Fingerprints"), "{err}");
     assert!(!out.exists());
 }
 
@@ -598,4 +593,85 @@ async fn files_never_leave_the_tree_and_host_loops_are_errors() {
     let def = "Bootstrap: scratch\n\n%files\n    nothing-here.txt\n";
     let err = build(&t, def, &ctx, &out).await.result.unwrap_err();
     assert!(err.to_string().starts_with("%files line 4:"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fingerprints_pin_the_signers_of_a_sif_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = transfers(dir.path());
+    // A base built here, then signed with a new key.
+    let base = dir.path().join("base.sif");
+    let built = build(
+        &t,
+        "Bootstrap: scratch\n%runscript\n    echo base\n",
+        dir.path(),
+        &base,
+    )
+    .await;
+    built.result.unwrap();
+    let keys = berth_core::Keys::at(
+        berth_integrity::KeyPaths::at(dir.path().join("keys")),
+        Arc::new(berth_core::SettingsStore::new(&AppDirs::at(
+            dir.path().join("config"),
+        ))),
+    );
+    let unsigned = dir.path().join("unsigned.sif");
+    std::fs::copy(&base, &unsigned).unwrap();
+    let key = keys
+        .generate(berth_core::model::NewKeyRequest {
+            name: "Base Signer".into(),
+            email: "signer@example.invalid".into(),
+            comment: String::new(),
+            passphrase: None,
+            algorithm: berth_core::model::KeyAlgorithm::Ed25519,
+        })
+        .unwrap();
+    assert!(
+        keys.sign_image(&base, &key.fingerprint, None)
+            .unwrap()
+            .verified
+    );
+
+    let def = |from: &str, fpr: &str| {
+        format!(
+            "Bootstrap: localimage\nFrom: {from}\nFingerprints: {fpr}\n%labels\n    pinned yes\n"
+        )
+    };
+    let out = dir.path().join("pinned.sif");
+    let ok = build(
+        &t,
+        &def("base.sif", &key.fingerprint.to_lowercase()),
+        dir.path(),
+        &out,
+    )
+    .await;
+    ok.result.unwrap();
+    assert!(ok
+        .log
+        .iter()
+        .any(|l| l.contains("Checking the base image's signatures")));
+
+    let other = "0123456789ABCDEF0123456789ABCDEF01234567";
+    let wrong = build(
+        &t,
+        &def("base.sif", other),
+        dir.path(),
+        &dir.path().join("w.sif"),
+    )
+    .await;
+    let e = wrong.result.unwrap_err();
+    assert_eq!(e.code(), "build.base_not_signed");
+    assert!(e.to_string().contains(other), "{e}");
+
+    let bare = build(
+        &t,
+        &def("unsigned.sif", &key.fingerprint),
+        dir.path(),
+        &dir.path().join("u.sif"),
+    )
+    .await;
+    let e = bare.result.unwrap_err();
+    assert_eq!(e.code(), "build.base_not_signed");
+    assert!(e.to_string().contains("not signed"), "{e}");
+    assert!(!dir.path().join("w.sif").exists() && !dir.path().join("u.sif").exists());
 }
