@@ -101,11 +101,17 @@ export async function waitForText(driver, locator, predicate, timeout = 15000) {
   let last = "";
   try {
     await driver.wait(async () => {
-      const els = await driver.findElements(locator);
-      if (els.length === 0) return false;
-      // textContent, not getText(): WebKitWebDriver returns only part of a table row's text.
-      last = (await Promise.all(els.map((e) => e.getAttribute("textContent")))).join("\n");
-      return predicate(last);
+      try {
+        const els = await driver.findElements(locator);
+        if (els.length === 0) return false;
+        // textContent, not getText(): WebKitWebDriver returns only part of a table row's text.
+        last = (await Promise.all(els.map((e) => e.getAttribute("textContent")))).join("\n");
+        return predicate(last);
+      } catch (e) {
+        // The page re-rendered between finding and reading: look again.
+        if (/not found|stale/i.test(String(e?.message ?? e))) return false;
+        throw e;
+      }
     }, timeout);
   } catch (e) {
     throw new Error(`text of ${locator} never matched; last seen:\n${last}\n(${e.message})`);
