@@ -3,6 +3,10 @@
 //! (an empty tree, a docker:// image through the pull pipeline, or a SIF from a library,
 //! an oras:// registry or this machine), then `%files`, the `/.singularity.d` metadata of
 //! the sections, SquashFS and the SIF with the definition as its Def.FILE object.
+//!
+//! A definition with several stages builds them in order, each from its own base; a later
+//! stage's `%files from NAME` copies out of an earlier stage's tree, and the last stage is
+//! the image.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +29,7 @@ pub struct LocalBuilt {
     pub size: u64,
 }
 
-/// Where the final stage's tree starts from, once fetched.
+/// Where a stage's tree starts from, once fetched.
 enum Base {
     Scratch,
     Oci {
@@ -38,10 +42,22 @@ enum Base {
     },
 }
 
-/// The one stage to build and what the blocking part needs of it.
+/// The stages to build and what the blocking part needs of them.
 struct Plan {
-    stage: Stage,
+    /// The stages before the last, in file order: built only to be copied from.
+    earlier: Vec<Stage>,
+    /// The last stage: the image.
+    last: Stage,
     text: String,
+}
+
+/// A tree started from its base, with what the base says about the image.
+struct Started {
+    root: RootFs,
+    oci_config: Option<Vec<u8>>,
+    base_arch: Option<String>,
+    base_name: Option<String>,
+    base_digest: Option<String>,
 }
 
 impl Transfers {
@@ -61,23 +77,30 @@ impl Transfers {
     ) -> Result<LocalBuilt> {
         let plan = plan(def)?;
         log("INFO:    Starting build...");
-        if plan.stage.test().is_some() {
+        if plan.last.test().is_some() {
             log("WARNING: %test is stored in the image but not run: a build without root runs nothing inside the image (run it with `apptainer test IMAGE`)");
         }
         let platform = match arch.map(str::trim).filter(|a| !a.is_empty()) {
             Some(a) => berth_oci::Platform::linux(a, None)?,
             None => berth_oci::Platform::host(),
         };
-        job.cancel().check()?;
+        // Every base is fetched (and its signers checked) before any tree is built, so a
+        // refused or missing base stops the build before the long part starts.
+        let mut earlier_bases = Vec::with_capacity(plan.earlier.len());
+        for stage in &plan.earlier {
+            let base = self
+                .checked_base(stage, def_dir, &platform, remote, job, log)
+                .await?;
+            earlier_bases.push(base);
+        }
         let base = self
-            .fetch_base(&plan.stage, def_dir, &platform, remote, job, log)
+            .checked_base(&plan.last, def_dir, &platform, remote, job, log)
             .await?;
-        job.cancel().check()?;
-        self.check_fingerprints(&plan.stage, &base, log).await?;
 
         let work = self.cache.build_dir()?;
         let input = Blocking {
             plan,
+            earlier_bases,
             base,
             def_dir: def_dir.to_path_buf(),
             work: work.path().to_path_buf(),
@@ -99,6 +122,25 @@ impl Transfers {
         drop(work);
         let size = std::fs::metadata(out).map_err(|e| Error::io(out, e))?.len();
         Ok(LocalBuilt { arch, size })
+    }
+
+    /// A stage's base, fetched, with its `Fingerprints:` enforced.
+    async fn checked_base(
+        &self,
+        stage: &Stage,
+        def_dir: &Path,
+        platform: &berth_oci::Platform,
+        remote: Option<&str>,
+        job: &JobHandle,
+        log: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<Base> {
+        job.cancel().check()?;
+        let base = self
+            .fetch_base(stage, def_dir, platform, remote, job, log)
+            .await?;
+        job.cancel().check()?;
+        self.check_fingerprints(stage, &base, log).await?;
+        Ok(base)
     }
 
     /// `Fingerprints:` as Apptainer enforces it: a SIF base must verify, and every listed
@@ -258,7 +300,7 @@ pub(crate) fn local_blocker(def: &Definition) -> Option<Error> {
     plan(def).err()
 }
 
-/// Checks that `def` can be built here and picks its stage.
+/// Checks that `def` can be built here and orders its stages.
 fn plan(def: &Definition) -> Result<Plan> {
     let mut running: Vec<&str> = Vec::new();
     for stage in def.stages() {
@@ -288,21 +330,36 @@ fn plan(def: &Definition) -> Result<Plan> {
             return Err(Error::BuildAgentNotLocal { agent });
         }
     }
-    if def.stages().len() > 1 {
-        return Err(Error::BuildLocalUnsupported {
-            what: "multi-stage definitions (%files from STAGE)".into(),
-        });
-    }
-    let stage = def.final_stage().clone();
-    if let Some(s) = stage.sections().iter().find(|s| s.kind().is_app()) {
+    let apps = def
+        .stages()
+        .iter()
+        .flat_map(Stage::sections)
+        .find(|s| s.kind().is_app());
+    if let Some(s) = apps {
         return Err(Error::BuildLocalUnsupported {
             what: format!("SCIF apps (%{} {})", s.kind().name(), s.app().unwrap_or("")),
         });
     }
+    let Some((last, earlier)) = def.stages().split_last() else {
+        return Err(Error::BuildLocalUnsupported {
+            what: "a definition without a Bootstrap: line".into(),
+        });
+    };
     // Placeholders were filled before parsing (builds::definition_text); any left are
     // not build arguments (a Go template in a script, say) and stay as written.
     let text = def.to_text();
-    Ok(Plan { stage, text })
+    Ok(Plan {
+        earlier: earlier.to_vec(),
+        last: last.clone(),
+        text,
+    })
+}
+
+/// How the log names a stage: its `Stage:` name, else its place in the file.
+fn stage_label(stage: &Stage, index: usize) -> String {
+    header_value(stage, "stage")
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("{}", index + 1))
 }
 
 /// A header value as the reference reads it: what follows a `#` is a comment.
@@ -315,6 +372,8 @@ fn header_value(stage: &Stage, key: &str) -> Option<String> {
 /// Everything the blocking part of the build owns.
 struct Blocking {
     plan: Plan,
+    /// The bases of `plan.earlier`, in the same order.
+    earlier_bases: Vec<Base>,
     base: Base,
     def_dir: PathBuf,
     work: PathBuf,
@@ -343,7 +402,7 @@ impl Blocking {
             Note::Info(t) => say(format!("INFO:    {t}")),
             Note::Warning(t) => say(format!("WARNING: {t}")),
         };
-        let stage = &self.plan.stage;
+        let stage = &self.plan.last;
         let build_time = crate::oci_pull::build_time();
         let header: Vec<(String, String)> = stage
             .keywords()
@@ -360,84 +419,47 @@ impl Blocking {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
 
-        let (mut root, oci_config, base_arch, base_name, base_digest) = match &self.base {
-            Base::Scratch => {
-                let mut root = RootFs::new(&self.work).map_err(sb)?;
-                berth_sifbuild::add_base_skeleton(&mut root, true).map_err(sb)?;
-                root.add_file(".singularity.d/runscript", 0o755, b"#!/bin/sh\n")
-                    .map_err(sb)?;
-                (root, None, None, None, None)
-            }
-            Base::Oci {
-                image,
-                blobs,
-                reference,
-            } => {
-                note(Note::Info("Extracting OCI image...".into()));
-                let mut root = RootFs::new(&self.work).map_err(sb)?;
-                crate::oci_pull::apply_layers(
-                    &mut root,
-                    image,
-                    blobs,
-                    self.progress.as_ref(),
-                    &self.cancel,
-                )
-                .map_err(|e| match e {
-                    Error::SifBuild(e) => sb(e),
-                    e => e,
-                })?;
-                note(Note::Info("Inserting Apptainer configuration...".into()));
-                berth_sifbuild::add_base_skeleton(&mut root, true).map_err(sb)?;
-                let config = &image.config.config_value;
-                berth_sifbuild::add_oci_config(
-                    &mut root,
-                    &SkeletonInput {
-                        definition: "",
-                        bootstrap: "docker",
-                        from: reference,
-                        config,
-                        arch: &self.arch,
-                        variant: self.variant.as_deref(),
-                        build_time,
-                        base_name: Some(reference),
-                        base_digest: Some(&image.top_digest),
-                        berth_version: env!("CARGO_PKG_VERSION"),
-                    },
-                )
-                .map_err(sb)?;
-                (
-                    root,
-                    Some(berth_sifbuild::oci_config_json(config)),
-                    None,
-                    Some(reference.clone()),
-                    Some(image.top_digest.clone()),
-                )
-            }
-            Base::Sif { path } => {
-                note(Note::Info("Extracting local image...".into()));
-                self.progress.phase(Phase::Unpacking, None);
-                let (mut root, BaseSif { arch, oci_config }) =
-                    RootFs::from_sif(&self.work, path, &self.cancel).map_err(|e| match e {
-                        berth_sifbuild::Error::Sif(s) => Error::sif(path, s),
-                        e => sb(e),
-                    })?;
-                berth_sifbuild::add_base_skeleton(&mut root, false).map_err(sb)?;
-                (root, oci_config, arch, None, None)
-            }
-        };
-        self.cancel.check()?;
-
-        for copy in stage.files() {
-            let line = FilesLine::from_words(&copy.src, &copy.dest, copy.line);
-            berth_sifbuild::copy_from_host(
-                &mut root,
-                &self.def_dir,
-                &line,
-                &self.cancel,
-                &mut note,
-            )
-            .map_err(sb)?;
+        // Earlier stages exist only to be copied from: each gets its base and its %files
+        // (from the host and from the stages before it) and nothing else. Their metadata,
+        // labels and scripts would never reach the image, which is the last stage alone.
+        // The reference names stages only at debug level; here a line per stage says which
+        // tree the `Copying` lines that follow go into.
+        let many = !self.plan.earlier.is_empty();
+        let mut built: Vec<(Option<String>, RootFs)> = Vec::new();
+        for (i, (earlier, base)) in self
+            .plan
+            .earlier
+            .iter()
+            .zip(&self.earlier_bases)
+            .enumerate()
+        {
+            note(Note::Info(format!(
+                "Building stage {}",
+                stage_label(earlier, i)
+            )));
+            let mut root = self.start(base, build_time, &mut note)?.root;
+            self.cancel.check()?;
+            self.copy_files(earlier, &mut root, &built, &mut note)?;
+            built.push((header_value(earlier, "stage"), root));
         }
+        if many {
+            let index = self.plan.earlier.len();
+            note(Note::Info(format!(
+                "Building stage {}",
+                stage_label(stage, index)
+            )));
+        }
+        let Started {
+            mut root,
+            oci_config,
+            base_arch,
+            base_name,
+            base_digest,
+        } = self.start(&self.base, build_time, &mut note)?;
+        self.cancel.check()?;
+        self.copy_files(stage, &mut root, &built, &mut note)?;
+        // Their spools go now, before the image's SquashFS needs the disk.
+        drop(built);
 
         let none: [String; 0] = [];
         let script = |kind: SectionKind| {
@@ -496,5 +518,131 @@ impl Blocking {
         .map_err(sb)?;
         let _ = std::fs::remove_file(&squashfs);
         Ok(arch)
+    }
+
+    /// A stage's tree from its base: empty, OCI layers or a SIF's file system, with the
+    /// `/.singularity.d` skeleton.
+    fn start(
+        &self,
+        base: &Base,
+        build_time: std::time::SystemTime,
+        note: &mut dyn FnMut(Note),
+    ) -> Result<Started> {
+        let started = match base {
+            Base::Scratch => {
+                let mut root = RootFs::new(&self.work).map_err(sb)?;
+                berth_sifbuild::add_base_skeleton(&mut root, true).map_err(sb)?;
+                root.add_file(".singularity.d/runscript", 0o755, b"#!/bin/sh\n")
+                    .map_err(sb)?;
+                Started {
+                    root,
+                    oci_config: None,
+                    base_arch: None,
+                    base_name: None,
+                    base_digest: None,
+                }
+            }
+            Base::Oci {
+                image,
+                blobs,
+                reference,
+            } => {
+                note(Note::Info("Extracting OCI image...".into()));
+                let mut root = RootFs::new(&self.work).map_err(sb)?;
+                crate::oci_pull::apply_layers(
+                    &mut root,
+                    image,
+                    blobs,
+                    self.progress.as_ref(),
+                    &self.cancel,
+                )
+                .map_err(|e| match e {
+                    Error::SifBuild(e) => sb(e),
+                    e => e,
+                })?;
+                note(Note::Info("Inserting Apptainer configuration...".into()));
+                berth_sifbuild::add_base_skeleton(&mut root, true).map_err(sb)?;
+                let config = &image.config.config_value;
+                berth_sifbuild::add_oci_config(
+                    &mut root,
+                    &SkeletonInput {
+                        definition: "",
+                        bootstrap: "docker",
+                        from: reference,
+                        config,
+                        arch: &self.arch,
+                        variant: self.variant.as_deref(),
+                        build_time,
+                        base_name: Some(reference),
+                        base_digest: Some(&image.top_digest),
+                        berth_version: env!("CARGO_PKG_VERSION"),
+                    },
+                )
+                .map_err(sb)?;
+                Started {
+                    root,
+                    oci_config: Some(berth_sifbuild::oci_config_json(config)),
+                    base_arch: None,
+                    base_name: Some(reference.clone()),
+                    base_digest: Some(image.top_digest.clone()),
+                }
+            }
+            Base::Sif { path } => {
+                note(Note::Info("Extracting local image...".into()));
+                self.progress.phase(Phase::Unpacking, None);
+                let (mut root, BaseSif { arch, oci_config }) =
+                    RootFs::from_sif(&self.work, path, &self.cancel).map_err(|e| match e {
+                        berth_sifbuild::Error::Sif(s) => Error::sif(path, s),
+                        e => sb(e),
+                    })?;
+                berth_sifbuild::add_base_skeleton(&mut root, false).map_err(sb)?;
+                Started {
+                    root,
+                    oci_config,
+                    base_arch: arch,
+                    base_name: None,
+                    base_digest: None,
+                }
+            }
+        };
+        Ok(started)
+    }
+
+    /// A stage's `%files`: the copies from earlier stages first, then the host's, in the
+    /// reference's order.
+    fn copy_files(
+        &self,
+        stage: &Stage,
+        root: &mut RootFs,
+        built: &[(Option<String>, RootFs)],
+        note: &mut dyn FnMut(Note),
+    ) -> Result<()> {
+        let files = stage
+            .sections()
+            .iter()
+            .filter(|s| s.kind() == SectionKind::Files && s.app().is_none());
+        for (section, name) in files.clone().filter_map(|s| s.from_stage().map(|n| (s, n))) {
+            // The parser rejects unknown stages; this also catches a stage named later
+            // in the file, whose tree does not exist yet.
+            let Some((_, from)) = built.iter().find(|(n, _)| n.as_deref() == Some(name)) else {
+                return Err(sb(berth_sifbuild::Error::FileCopy {
+                    line: section.line(),
+                    reason: format!("no stage named {name} is built before this one"),
+                }));
+            };
+            for copy in section.files() {
+                let line = FilesLine::from_words(&copy.src, &copy.dest, copy.line);
+                berth_sifbuild::copy_from_stage(root, from, &line, &self.cancel, note)
+                    .map_err(sb)?;
+            }
+        }
+        for section in files.filter(|s| s.from_stage().is_none()) {
+            for copy in section.files() {
+                let line = FilesLine::from_words(&copy.src, &copy.dest, copy.line);
+                berth_sifbuild::copy_from_host(root, &self.def_dir, &line, &self.cancel, note)
+                    .map_err(sb)?;
+            }
+        }
+        Ok(())
     }
 }

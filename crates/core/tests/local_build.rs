@@ -520,10 +520,10 @@ async fn definitions_that_run_scripts_are_refused_with_the_sections_named() {
     let err = build(&t, def, dir.path(), &out).await.result.unwrap_err();
     assert_eq!(err.code(), "build.agent_not_local");
 
-    let def =
-        "Bootstrap: scratch\nStage: one\n\nBootstrap: scratch\n\n%files from one\n    /x /x\n";
+    // Any stage that runs a script stops the build, not only the last one.
+    let def = "Bootstrap: scratch\nStage: one\n%post\n    make\n\nBootstrap: scratch\n\n%files from one\n    /x /x\n";
     let err = build(&t, def, dir.path(), &out).await.result.unwrap_err();
-    assert_eq!(err.code(), "build.local_unsupported");
+    assert_eq!(err.code(), "build.needs_remote");
 
     assert!(!out.exists());
 }
@@ -674,4 +674,143 @@ async fn fingerprints_pin_the_signers_of_a_sif_base() {
     assert_eq!(e.code(), "build.base_not_signed");
     assert!(e.to_string().contains("not signed"), "{e}");
     assert!(!dir.path().join("w.sif").exists() && !dir.path().join("u.sif").exists());
+}
+
+/// Stage one's base: a SIF whose tree holds links only its own tree can resolve — one to a
+/// sibling the host `%files` brings, one absolute to its own /etc/passwd, one dangling.
+fn stage_one_base(dir: &Path) -> PathBuf {
+    let mut root = berth_sifbuild::RootFs::new(dir).unwrap();
+    root.add_symlink("srv/data/link.txt", "b.txt").unwrap();
+    root.add_symlink("srv/data/passwd", "/etc/passwd").unwrap();
+    root.add_file("etc/passwd", 0o644, b"root:x:0:0:stage one:/root:/bin/sh\n")
+        .unwrap();
+    root.add_symlink("srv/dangling", "/etc/nowhere").unwrap();
+    root.add_file("srv/only-in-one.txt", 0o644, b"stays behind\n")
+        .unwrap();
+    let sqfs = dir.join("one.sqfs");
+    berth_sifbuild::write_squashfs(
+        &root,
+        &sqfs,
+        Arc::new(berth_progress::NoProgress),
+        &berth_progress::Cancel::new(),
+    )
+    .unwrap();
+    let sif = dir.join("one.sif");
+    berth_sifbuild::assemble_sif(&sif, b"", &[], &sqfs, "amd64").unwrap();
+    sif
+}
+
+const TWO_STAGE_DEF: &str = r#"Bootstrap: localimage
+From: one.sif
+Stage: one
+
+%files
+    data /srv/
+
+Bootstrap: scratch
+Stage: two
+
+%files from one
+    /srv/data/*.txt /opt/txt/
+    /srv/data /opt/copied
+    /srv/data/passwd /etc/from-one
+
+%files
+    hello.txt /opt/hello.txt
+
+%runscript
+    echo "stage two"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_stage_copies_from_an_earlier_stages_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("data")).unwrap();
+    std::fs::write(ctx.join("data/a.txt"), "a\n").unwrap();
+    std::fs::write(ctx.join("data/b.txt"), "b\n").unwrap();
+    std::fs::write(ctx.join("data/notes.md"), "notes\n").unwrap();
+    std::fs::write(ctx.join("hello.txt"), "hello\n").unwrap();
+    let base = stage_one_base(dir.path());
+    std::fs::copy(&base, ctx.join("one.sif")).unwrap();
+    let t = transfers(dir.path());
+    let out = dir.path().join("two.sif");
+
+    let built = build(&t, TWO_STAGE_DEF, &ctx, &out).await;
+    built.result.expect("the build succeeds");
+    for line in [
+        "INFO:    Building stage one",
+        "INFO:    Copying data to /srv/",
+        "INFO:    Building stage two",
+        "INFO:    Copying /srv/data/*.txt to /opt/txt/",
+        "INFO:    Copying hello.txt to /opt/hello.txt",
+        "INFO:    Creating SIF file...",
+    ] {
+        assert!(
+            built.log.iter().any(|l| l == line),
+            "{line:?} in {:#?}",
+            built.log
+        );
+    }
+
+    let sif = Sif::open(&out, dir.path());
+    assert_eq!(
+        sif.object(1),
+        TWO_STAGE_DEF.as_bytes(),
+        "Def.FILE holds the whole definition"
+    );
+    assert_eq!(sif.cat("/.singularity.d/Singularity"), TWO_STAGE_DEF);
+    let (image, _) =
+        berth_sifbuild::RootFs::from_sif(dir.path(), &out, &berth_progress::Cancel::new()).unwrap();
+    let read = |p: &str| {
+        image
+            .read(p)
+            .map(|b| String::from_utf8(b).unwrap())
+            .unwrap_or_else(|| panic!("{p} in the image"))
+    };
+    // The pattern matched in stage one's tree, where link.txt leads to b.txt beside it.
+    assert_eq!(
+        image.list("opt/txt").unwrap(),
+        ["a.txt", "b.txt", "link.txt"]
+    );
+    assert_eq!(read("opt/txt/a.txt"), "a\n");
+    assert_eq!(read("opt/txt/link.txt"), "b\n");
+    assert_eq!(
+        image.stat("opt/txt/link.txt").unwrap().kind,
+        berth_sifbuild::EntryKind::File { len: 2 },
+        "cp -L: the link's target is copied, not the link"
+    );
+    // The directory under its new name, the host's files merged into the base's.
+    assert_eq!(
+        image.list("opt/copied").unwrap(),
+        ["a.txt", "b.txt", "link.txt", "notes.md", "passwd"]
+    );
+    assert_eq!(read("opt/copied/notes.md"), "notes\n");
+    // The absolute link means stage one's own /etc/passwd, never the host's.
+    let theirs = "root:x:0:0:stage one:/root:/bin/sh\n";
+    assert_eq!(read("opt/copied/passwd"), theirs);
+    assert_eq!(read("etc/from-one"), theirs);
+    assert_eq!(read("opt/hello.txt"), "hello\n");
+    // Only what the lines name comes over; the image is stage two's.
+    assert!(!image.exists("srv"));
+    assert!(!image.exists("etc/passwd"));
+    assert_eq!(
+        read(".singularity.d/runscript"),
+        "#!/bin/sh\n\n    echo \"stage two\"\n\n"
+    );
+
+    // A source whose link dangles in stage one is missing, whatever the host holds; the
+    // error names the line.
+    let def = "Bootstrap: localimage\nFrom: one.sif\nStage: one\n\nBootstrap: scratch\n\n%files from one\n    /srv/only-in-one.txt /ok.txt\n    /srv/dangling /x\n";
+    let out = dir.path().join("dangling.sif");
+    let err = build(&t, def, &ctx, &out).await.result.unwrap_err();
+    let api = berth_core::ApiError::from(&err);
+    assert_eq!(api.code, "files-copy");
+    assert!(
+        api.message.starts_with("%files line 9: /srv/dangling:"),
+        "{}",
+        api.message
+    );
+    assert!(api.message.contains("no such file"), "{}", api.message);
+    assert!(!out.exists());
 }

@@ -4,9 +4,14 @@
 //! source under its own name, missing parents created. Every destination path is resolved
 //! inside the tree, so neither `..` nor a symbolic link in the image can lead a write out of
 //! it; a host directory that links back into itself is an error, not an endless copy.
+//!
+//! `%files from STAGE` copies the same way from an earlier stage's tree instead of the
+//! host: one copier serves both, so the two cannot drift apart in how they treat
+//! destinations.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
+use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -86,6 +91,35 @@ pub fn copy_from_host(
     cancel: &Cancel,
     note: &mut dyn FnMut(Note),
 ) -> Result<u64> {
+    let sources = |src: &[u8]| expand(base_dir, src);
+    copy_line(root, &Host { base_dir }, line, &sources, cancel, note)
+}
+
+/// Copies one `%files from STAGE` line from `stage`'s tree into `root`; returns the bytes
+/// copied. Sources are read inside `stage` only: relative paths start at its root, patterns
+/// expand against its directories and its symbolic links are followed within it, never on
+/// the host.
+pub fn copy_from_stage(
+    root: &mut RootFs,
+    stage: &RootFs,
+    line: &FilesLine,
+    cancel: &Cancel,
+    note: &mut dyn FnMut(Note),
+) -> Result<u64> {
+    let tree = Tree(stage);
+    let sources = |src: &[u8]| tree.expand(src);
+    copy_line(root, &tree, line, &sources, cancel, note)
+}
+
+/// The `cp -fLr` of one line, whatever the sources live on.
+fn copy_line<S: Source>(
+    root: &mut RootFs,
+    source: &S,
+    line: &FilesLine,
+    sources: &dyn Fn(&[u8]) -> Vec<Vec<u8>>,
+    cancel: &Cancel,
+    note: &mut dyn FnMut(Note),
+) -> Result<u64> {
     let fail = |reason: String| Error::FileCopy {
         line: line.line,
         reason,
@@ -99,24 +133,24 @@ pub fn copy_from_host(
     let dest_shown = line.dest.clone().unwrap_or_default();
     note(Note::Info(format!("Copying {} to {dest_shown}", line.src)));
     let mut copied = 0;
-    for src in expand(base_dir, line.src.as_bytes()) {
+    for src in sources(line.src.as_bytes()) {
         cancel.check()?;
         let dest = match &line.dest {
             Some(d) => d.as_bytes().to_vec(),
             None => src.clone(),
         };
-        let host = host_path(base_dir, &src);
-        // `dir/.` (or `.`): the directory's contents, not the directory. The path type
-        // drops a trailing `.`, so this is read from the text as written.
+        // `dir/.` (or `.`): the directory's contents, not the directory. Paths drop a
+        // trailing `.`, so this is read from the text as written.
         let contents_only = src == b"." || src.ends_with(b"/.");
         let mut copier = Copier {
             root: &mut *root,
+            source,
             cancel,
             stack: HashSet::new(),
             copied: 0,
         };
         copier
-            .copy_top(&host, &dest, contents_only)
+            .copy_top(&source.path(&src), &dest, contents_only)
             .map_err(|e| match e {
                 Error::Cancelled => Error::Cancelled,
                 Error::FileCopy { reason, .. } => fail(reason),
@@ -148,9 +182,35 @@ fn host_path(base_dir: &Path, src: &[u8]) -> PathBuf {
     }
 }
 
-/// The pattern's matches as the shell lists them, in the pattern's own form (relative
-/// stays relative); the pattern itself when it has no match or no pattern character.
+/// The pattern's matches on the host as the shell lists them, in the pattern's own form
+/// (relative stays relative); the pattern itself when it has no match or no pattern
+/// character.
 fn expand(base_dir: &Path, pattern: &[u8]) -> Vec<Vec<u8>> {
+    let list = |prefix: &[u8]| {
+        let dir = if prefix.is_empty() {
+            base_dir.to_path_buf()
+        } else {
+            host_path(base_dir, prefix)
+        };
+        let entries = fs::read_dir(dir).ok()?;
+        Some(
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().into_vec())
+                .collect(),
+        )
+    };
+    let exists = |p: &[u8]| fs::symlink_metadata(host_path(base_dir, p)).is_ok();
+    expand_with(pattern, &list, &exists)
+}
+
+/// The names in the directory a path leads to, `None` if it is none.
+type ListDir<'a> = dyn Fn(&[u8]) -> Option<Vec<Vec<u8>>> + 'a;
+
+/// Shell expansion over any directory listing: `list` names the entries of the directory
+/// a prefix (as written; empty for the base) leads to, `exists` says whether a path names
+/// anything without following its last component.
+fn expand_with(pattern: &[u8], list: &ListDir, exists: &dyn Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
     if !glob::has_magic(pattern) {
         return vec![glob::unescape(pattern)];
     }
@@ -171,17 +231,11 @@ fn expand(base_dir: &Path, pattern: &[u8]) -> Vec<Vec<u8>> {
                 next.push(join(&glob::unescape(comp)));
                 continue;
             }
-            let dir = if prefix.is_empty() {
-                base_dir.to_path_buf()
-            } else {
-                host_path(base_dir, prefix)
-            };
-            let Ok(entries) = fs::read_dir(&dir) else {
+            let Some(entries) = list(prefix) else {
                 continue;
             };
             let mut names: Vec<Vec<u8>> = entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().into_vec())
+                .into_iter()
                 .filter(|n| glob::matches(comp, n))
                 .collect();
             names.sort();
@@ -190,7 +244,7 @@ fn expand(base_dir: &Path, pattern: &[u8]) -> Vec<Vec<u8>> {
         found = next;
     }
     // A literal component after a pattern may name nothing; the shell drops such paths.
-    found.retain(|p| fs::symlink_metadata(host_path(base_dir, p)).is_ok());
+    found.retain(|p| exists(p));
     if found.is_empty() {
         vec![glob::unescape(pattern)]
     } else {
@@ -198,11 +252,188 @@ fn expand(base_dir: &Path, pattern: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
-struct Copier<'r, 'c> {
+/// What a source path names once links are followed (`cp -L`).
+enum SourceKind {
+    Dir,
+    File,
+    Other,
+}
+
+struct SourceMeta<I> {
+    kind: SourceKind,
+    /// Permission bits as the source has them.
+    mode: u32,
+    /// Identity of a directory, to notice a link leading back into one being copied.
+    id: I,
+}
+
+/// Where `%files` reads from: the host's file system or an earlier stage's tree. Errors
+/// are reasons in words; the copier adds the path and the line.
+trait Source {
+    type Path;
+    type Id: std::hash::Hash + Eq + Clone;
+    /// A line's source (one match, as written) as a path of this source.
+    fn path(&self, src: &[u8]) -> Self::Path;
+    /// Metadata with every link followed.
+    fn meta(&self, p: &Self::Path) -> std::result::Result<SourceMeta<Self::Id>, String>;
+    /// The names in a directory, sorted.
+    fn children(&self, p: &Self::Path) -> std::result::Result<Vec<Vec<u8>>, String>;
+    fn child(&self, p: &Self::Path, name: &[u8]) -> Self::Path;
+    /// The last component as written, which names the copy inside a destination directory.
+    fn file_name(&self, p: &Self::Path) -> Option<Vec<u8>>;
+    fn open(&self, p: &Self::Path) -> std::result::Result<Box<dyn Read + '_>, String>;
+    fn show(&self, p: &Self::Path) -> String;
+}
+
+struct Host<'a> {
+    base_dir: &'a Path,
+}
+
+fn io_reason(e: std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory (or a dangling link)".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+impl Source for Host<'_> {
+    type Path = PathBuf;
+    type Id = (u64, u64);
+
+    fn path(&self, src: &[u8]) -> PathBuf {
+        host_path(self.base_dir, src)
+    }
+
+    fn meta(&self, p: &PathBuf) -> std::result::Result<SourceMeta<(u64, u64)>, String> {
+        let meta = fs::metadata(p).map_err(io_reason)?;
+        let kind = if meta.is_dir() {
+            SourceKind::Dir
+        } else if meta.is_file() {
+            SourceKind::File
+        } else {
+            SourceKind::Other
+        };
+        Ok(SourceMeta {
+            kind,
+            mode: meta.mode(),
+            id: (meta.dev(), meta.ino()),
+        })
+    }
+
+    fn children(&self, p: &PathBuf) -> std::result::Result<Vec<Vec<u8>>, String> {
+        let mut names: Vec<Vec<u8>> = fs::read_dir(p)
+            .map_err(io_reason)?
+            .map(|e| e.map(|e| e.file_name().into_vec()))
+            .collect::<std::io::Result<_>>()
+            .map_err(io_reason)?;
+        names.sort();
+        Ok(names)
+    }
+
+    fn child(&self, p: &PathBuf, name: &[u8]) -> PathBuf {
+        p.join(std::ffi::OsStr::from_bytes(name))
+    }
+
+    fn file_name(&self, p: &PathBuf) -> Option<Vec<u8>> {
+        p.file_name().map(|n| n.as_bytes().to_vec())
+    }
+
+    fn open(&self, p: &PathBuf) -> std::result::Result<Box<dyn Read + '_>, String> {
+        Ok(Box::new(File::open(p).map_err(io_reason)?))
+    }
+
+    fn show(&self, p: &PathBuf) -> String {
+        p.display().to_string()
+    }
+}
+
+/// An earlier stage's tree. Paths are components as written; every access resolves them
+/// inside the tree, so an absolute link there means that tree's root, not the host's.
+struct Tree<'a>(&'a RootFs);
+
+impl Tree<'_> {
+    fn node(&self, p: &[Vec<u8>], follow_last: bool) -> Option<&Node> {
+        let resolved = self.0.resolve(p, follow_last).ok()?;
+        self.0.lookup(&resolved)
+    }
+
+    fn expand(&self, pattern: &[u8]) -> Vec<Vec<u8>> {
+        let list = |prefix: &[u8]| match &self.node(&self.path(prefix), true)?.kind {
+            Kind::Dir(children) => Some(children.keys().cloned().collect()),
+            _ => None,
+        };
+        let exists = |p: &[u8]| self.node(&self.path(p), false).is_some();
+        expand_with(pattern, &list, &exists)
+    }
+}
+
+impl Source for Tree<'_> {
+    type Path = Vec<Vec<u8>>;
+    /// The fully resolved path: with every link followed it names one directory only.
+    type Id = Vec<Vec<u8>>;
+
+    fn path(&self, src: &[u8]) -> Vec<Vec<u8>> {
+        // `..` is left for `resolve`, which applies it after the links before it.
+        src.split(|b| *b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    fn meta(&self, p: &Vec<Vec<u8>>) -> std::result::Result<SourceMeta<Vec<Vec<u8>>>, String> {
+        let resolved = self.0.resolve(p, true).map_err(|e| e.to_string())?;
+        let node = self
+            .0
+            .lookup(&resolved)
+            .ok_or("no such file or directory in the stage (or a dangling link)")?;
+        let kind = match node.kind {
+            Kind::Dir(_) => SourceKind::Dir,
+            Kind::File { .. } => SourceKind::File,
+            _ => SourceKind::Other,
+        };
+        Ok(SourceMeta {
+            kind,
+            mode: node.mode,
+            id: resolved,
+        })
+    }
+
+    fn children(&self, p: &Vec<Vec<u8>>) -> std::result::Result<Vec<Vec<u8>>, String> {
+        match self.node(p, true).map(|n| &n.kind) {
+            // The map keeps the names sorted by bytes, as the host side sorts them.
+            Some(Kind::Dir(children)) => Ok(children.keys().cloned().collect()),
+            _ => Err("not a directory in the stage".into()),
+        }
+    }
+
+    fn child(&self, p: &Vec<Vec<u8>>, name: &[u8]) -> Vec<Vec<u8>> {
+        let mut c = p.clone();
+        c.push(name.to_vec());
+        c
+    }
+
+    fn file_name(&self, p: &Vec<Vec<u8>>) -> Option<Vec<u8>> {
+        p.last().cloned()
+    }
+
+    fn open(&self, p: &Vec<Vec<u8>>) -> std::result::Result<Box<dyn Read + '_>, String> {
+        match self.node(p, true).map(|n| &n.kind) {
+            Some(Kind::File { offset, len }) => Ok(Box::new(self.0.range_reader(*offset, *len))),
+            _ => Err("not a regular file in the stage".into()),
+        }
+    }
+
+    fn show(&self, p: &Vec<Vec<u8>>) -> String {
+        display(p)
+    }
+}
+
+struct Copier<'r, 's, 'c, S: Source> {
     root: &'r mut RootFs,
+    source: &'s S,
     cancel: &'c Cancel,
-    /// Host directories being copied, by device and inode: a link back into one is a loop.
-    stack: HashSet<(u64, u64)>,
+    /// Source directories being copied: a link back into one is a loop.
+    stack: HashSet<S::Id>,
     copied: u64,
 }
 
@@ -212,7 +443,7 @@ enum Existing {
     Other,
 }
 
-impl Copier<'_, '_> {
+impl<S: Source> Copier<'_, '_, '_, S> {
     fn existing(&self, comps: &[Vec<u8>]) -> Existing {
         match self.root.lookup(comps) {
             None => Existing::Nothing,
@@ -221,9 +452,9 @@ impl Copier<'_, '_> {
         }
     }
 
-    /// `cp -fLr host dest` with `dest` as written in the definition.
-    fn copy_top(&mut self, host: &Path, dest: &[u8], contents_only: bool) -> Result<()> {
-        let meta = fs::metadata(host).map_err(|e| self.host_err(host, e))?;
+    /// `cp -fLr src dest` with `dest` as written in the definition.
+    fn copy_top(&mut self, src: &S::Path, dest: &[u8], contents_only: bool) -> Result<()> {
+        let meta = self.source.meta(src).map_err(|r| self.copy_err(src, &r))?;
         let mut target = self.root.resolve(&clean(dest), true)?;
         if let Existing::Nothing = self.existing(&target) {
             // As the reference: a trailing slash asks for the directory itself.
@@ -235,10 +466,10 @@ impl Copier<'_, '_> {
             self.root.dir_all(dir)?;
         }
         if let Existing::Dir = self.existing(&target) {
-            let name = host
-                .file_name()
+            let name = self
+                .source
+                .file_name(src)
                 .filter(|_| !contents_only)
-                .map(|n| n.as_bytes().to_vec())
                 .filter(|n| !n.is_empty() && n != b"." && n != b"..");
             match name {
                 Some(name) => {
@@ -246,61 +477,68 @@ impl Copier<'_, '_> {
                     target = self.root.resolve(&target, true)?;
                 }
                 // `cp -r dir/. dest`: the contents merge into the directory.
-                None if meta.is_dir() => {}
-                None => return Err(self.copy_err(host, "the source has no file name")),
+                None if matches!(meta.kind, SourceKind::Dir) => {}
+                None => return Err(self.copy_err(src, "the source has no file name")),
             }
         }
-        self.copy_entry(host, &meta, &target)
+        self.copy_entry(src, meta, &target)
     }
 
-    fn copy_entry(&mut self, host: &Path, meta: &fs::Metadata, target: &[Vec<u8>]) -> Result<()> {
+    fn copy_entry(
+        &mut self,
+        src: &S::Path,
+        meta: SourceMeta<S::Id>,
+        target: &[Vec<u8>],
+    ) -> Result<()> {
         self.cancel.check()?;
         let Some((name, parent)) = target.split_last() else {
             // The root itself: only a directory's contents can land there.
-            if meta.is_dir() {
-                return self.copy_children(host, meta, target);
+            if matches!(meta.kind, SourceKind::Dir) {
+                return self.copy_children(src, meta.id, target);
             }
-            return Err(self.copy_err(host, "cannot overwrite a directory with a file"));
+            return Err(self.copy_err(src, "cannot overwrite a directory with a file"));
         };
         let existing = self.existing(target);
-        if meta.is_dir() {
-            match existing {
-                Existing::Dir => {}
-                Existing::Other => {
-                    return Err(self.copy_err(
-                        host,
-                        &format!(
-                            "cannot overwrite non-directory {} with a directory",
-                            display(target)
-                        ),
-                    ))
+        match meta.kind {
+            SourceKind::Dir => {
+                match existing {
+                    Existing::Dir => {}
+                    Existing::Other => {
+                        return Err(self.copy_err(
+                            src,
+                            &format!(
+                                "cannot overwrite non-directory {} with a directory",
+                                display(target)
+                            ),
+                        ))
+                    }
+                    Existing::Nothing => {
+                        let node = Node::dir(meta.mode & 0o777 & !UMASK, now(), NO_LAYER);
+                        self.root.dir_all(parent)?.insert(name.clone(), node);
+                    }
                 }
-                Existing::Nothing => {
-                    let node = Node::dir(meta.mode() & 0o777 & !UMASK, now(), NO_LAYER);
-                    self.root.dir_all(parent)?.insert(name.clone(), node);
-                }
+                return self.copy_children(src, meta.id, target);
             }
-            return self.copy_children(host, meta, target);
-        }
-        if !meta.is_file() {
-            return Err(self.copy_err(
-                host,
+            SourceKind::Other => return Err(self.copy_err(
+                src,
                 "is not a regular file or directory (devices, pipes and sockets are not copied)",
-            ));
+            )),
+            SourceKind::File => {}
         }
         let mode = match (existing, self.root.lookup(target)) {
             (Existing::Dir, _) => {
                 return Err(self.copy_err(
-                    host,
+                    src,
                     &format!("cannot overwrite directory {} with a file", display(target)),
                 ))
             }
             // cp truncates an existing file in place, keeping its mode.
             (Existing::Other, Some(n)) if matches!(n.kind, Kind::File { .. }) => n.mode,
-            _ => meta.mode() & 0o777 & !UMASK,
+            _ => meta.mode & 0o777 & !UMASK,
         };
-        let mut file = File::open(host).map_err(|e| self.host_err(host, e))?;
-        let (offset, len) = self.root.spool_from(&mut file)?;
+        let source = self.source;
+        let mut data = source.open(src).map_err(|r| self.copy_err(src, &r))?;
+        let (offset, len) = self.root.spool_from(&mut data)?;
         self.root.flush()?;
         self.copied += len;
         let node = Node {
@@ -313,53 +551,39 @@ impl Copier<'_, '_> {
         Ok(())
     }
 
-    fn copy_children(
-        &mut self,
-        host: &Path,
-        meta: &fs::Metadata,
-        target: &[Vec<u8>],
-    ) -> Result<()> {
-        let id = (meta.dev(), meta.ino());
-        if !self.stack.insert(id) {
+    fn copy_children(&mut self, src: &S::Path, id: S::Id, target: &[Vec<u8>]) -> Result<()> {
+        if self.stack.contains(&id) {
             return Err(self.copy_err(
-                host,
+                src,
                 "a symbolic link leads back into a directory being copied (a loop)",
             ));
         }
-        let mut names: Vec<_> = fs::read_dir(host)
-            .map_err(|e| self.host_err(host, e))?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| self.host_err(host, e))?;
-        names.sort();
+        let names = self
+            .source
+            .children(src)
+            .map_err(|r| self.copy_err(src, &r))?;
+        self.stack.insert(id.clone());
         for name in names {
-            let child = host.join(&name);
-            let child_meta = fs::metadata(&child).map_err(|e| self.host_err(&child, e))?;
+            let child = self.source.child(src, &name);
+            let child_meta = self
+                .source
+                .meta(&child)
+                .map_err(|r| self.copy_err(&child, &r))?;
             let mut t = target.to_vec();
-            t.push(name.as_bytes().to_vec());
+            t.push(name);
             // Whatever the tree holds there (a link placed by the base) is followed inside
             // the tree only.
             let t = self.root.resolve(&t, true)?;
-            self.copy_entry(&child, &child_meta, &t)?;
+            self.copy_entry(&child, child_meta, &t)?;
         }
         self.stack.remove(&id);
         Ok(())
     }
 
-    fn host_err(&self, host: &Path, e: std::io::Error) -> Error {
-        let what = match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                "no such file or directory (or a dangling link)".to_owned()
-            }
-            _ => e.to_string(),
-        };
-        self.copy_err(host, &what)
-    }
-
-    fn copy_err(&self, host: &Path, reason: &str) -> Error {
+    fn copy_err(&self, src: &S::Path, reason: &str) -> Error {
         Error::FileCopy {
             line: 0,
-            reason: format!("{}: {reason}", host.display()),
+            reason: format!("{}: {reason}", self.source.show(src)),
         }
     }
 }
@@ -367,6 +591,7 @@ impl Copier<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tree::EntryKind;
 
     #[test]
     fn quoted_words_are_joined_back() {
@@ -423,5 +648,75 @@ mod tests {
             host_sources(dir.path(), &quoted),
             [PathBuf::from("my file")]
         );
+    }
+
+    #[test]
+    fn a_stage_is_copied_from_inside_its_own_tree() {
+        let spool = tempfile::tempdir().unwrap();
+        let mut one = RootFs::new(spool.path()).unwrap();
+        one.add_file("srv/data/a.txt", 0o644, b"a").unwrap();
+        one.add_file("srv/data/b.txt", 0o600, b"b").unwrap();
+        one.add_symlink("srv/data/link.txt", "b.txt").unwrap();
+        one.add_symlink("srv/data/passwd", "/etc/passwd").unwrap();
+        one.add_file("etc/passwd", 0o644, b"stage one\n").unwrap();
+        one.add_symlink("srv/dangling", "/nowhere").unwrap();
+        one.add_symlink("srv/loop/self", "/srv/loop").unwrap();
+        let mut two = RootFs::new(spool.path()).unwrap();
+        two.add_file("opt/keep.txt", 0o644, b"keep").unwrap();
+        let cancel = Cancel::new();
+        let mut notes = Vec::new();
+        let mut note = |n: Note| notes.push(n);
+        let mut copy = |two: &mut RootFs, src: &str, dest: &str, line: usize| {
+            let line = FilesLine::from_words(src, dest, line);
+            copy_from_stage(two, &one, &line, &cancel, &mut note)
+        };
+
+        // A pattern expands against the stage; the link to a sibling is followed there.
+        assert_eq!(copy(&mut two, "/srv/data/*.txt", "/glob/", 2).unwrap(), 3);
+        assert_eq!(two.read("glob/a.txt").as_deref(), Some(&b"a"[..]));
+        assert_eq!(
+            two.stat("glob/link.txt").unwrap().kind,
+            EntryKind::File { len: 1 }
+        );
+        assert_eq!(two.read("glob/link.txt").as_deref(), Some(&b"b"[..]));
+        assert_eq!(two.stat("glob/b.txt").unwrap().mode, 0o600);
+
+        // `dir/.` merges the contents into what is there; the absolute link means the
+        // stage's own /etc/passwd, never the host's.
+        copy(&mut two, "srv/data/.", "/opt/", 3).unwrap();
+        assert_eq!(two.read("opt/keep.txt").as_deref(), Some(&b"keep"[..]));
+        assert_eq!(two.read("opt/b.txt").as_deref(), Some(&b"b"[..]));
+        assert_eq!(two.read("opt/passwd").as_deref(), Some(&b"stage one\n"[..]));
+        assert!(!two.exists("opt/data"), "the contents, not the directory");
+
+        // A directory to a new path; one line alone copies to the same path.
+        copy(&mut two, "/srv/data", "/copied", 4).unwrap();
+        assert_eq!(
+            two.list("copied").unwrap(),
+            ["a.txt", "b.txt", "link.txt", "passwd"]
+        );
+        copy(&mut two, "/etc/passwd", "/etc/passwd", 5).unwrap();
+        assert_eq!(two.read("etc/passwd").as_deref(), Some(&b"stage one\n"[..]));
+        assert!(!two.exists("srv"), "only what the lines name");
+
+        // Missing sources, dangling links and loops name the line and the stage path.
+        for (src, line, why) in [
+            ("/srv/dangling", 6, "no such file"),
+            ("/srv/none-*.txt", 7, "no such file"),
+            ("/srv/loop", 8, "loop"),
+        ] {
+            let err = copy(&mut two, src, "/x", line).unwrap_err();
+            let Error::FileCopy { line: at, reason } = &err else {
+                panic!("{err:?}");
+            };
+            assert_eq!(*at, line);
+            assert!(reason.contains(why), "{reason}");
+            assert!(err
+                .to_string()
+                .starts_with(&format!("%files line {line}: /srv/")));
+        }
+        assert!(notes
+            .iter()
+            .any(|n| matches!(n, Note::Info(t) if t == "Copying /srv/data to /copied")));
     }
 }

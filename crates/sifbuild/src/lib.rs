@@ -32,7 +32,7 @@ mod unsquash;
 pub use arch::{detect_arch, elf_arch};
 pub use assemble::{assemble_sif, LAUNCH_SCRIPT};
 pub use error::{Error, Result};
-pub use host_files::{copy_from_host, host_sources, FilesLine};
+pub use host_files::{copy_from_host, copy_from_stage, host_sources, FilesLine};
 pub use labels::{build_date, labels_json, rfc3339};
 pub use layer::{is_layer_media_type, LayerReport};
 pub use metadata::{inspect_metadata_json, oci_config_json};
