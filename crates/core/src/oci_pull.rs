@@ -98,9 +98,9 @@ pub(crate) async fn pull_docker(
             return Ok(result(r, &image.manifest_digest, dest, true));
         }
     }
-    let blobs = fetch_layers(&client, r, &image, cache, job).await?;
     let work = cache.build_dir()?;
-    let built = build_sif(r, &image, &platform, &blobs, work.path(), job).await?;
+    let root = fetch_and_unpack(&client, r, &image, cache, work.path(), job).await?;
+    let built = build_sif(r, &image, &platform, root, work.path(), job).await?;
     job.phase(JobPhase::Finishing, None);
     cancel.check()?;
     if req.no_cache {
@@ -134,6 +134,103 @@ pub(crate) async fn fetch_layers(
         .await?;
     touch(&blobs);
     Ok(blobs)
+}
+
+/// What the unpacking thread has done while the download phase still shows.
+#[derive(Default)]
+struct Unpacked {
+    /// The job shows the unpack phase now: report bytes as they are applied.
+    shown: bool,
+    /// Layer bytes applied so far.
+    bytes: u64,
+}
+
+/// Downloads the layers and applies each one, base first, as soon as it and all below it
+/// are in the store — unpacking overlaps the downloads of later layers. Returns the tree.
+async fn fetch_and_unpack(
+    client: &RegistryClient,
+    r: &ImageRef,
+    image: &berth_oci::ResolvedImage,
+    cache: &ImageCache,
+    work: &Path,
+    job: &JobHandle,
+) -> Result<RootFs> {
+    let store = BlobStore::new(cache.blobs_dir());
+    let layers: Vec<(String, String, u64)> = image
+        .manifest
+        .layers
+        .iter()
+        .map(|d| (d.digest.clone(), d.media_type.clone(), d.size))
+        .collect();
+    let total: u64 = layers.iter().map(|l| l.2).sum();
+    let (tx, rx) = std::sync::mpsc::channel::<(String, PathBuf)>();
+    let unpacked = Arc::new(std::sync::Mutex::new(Unpacked::default()));
+    let progress = job.progress();
+    let cancel = job.cancel().clone();
+    let work_dir = work.to_path_buf();
+    let state = Arc::clone(&unpacked);
+    let unpack = tokio::task::spawn_blocking(move || -> Result<RootFs> {
+        let mut root = RootFs::new(&work_dir)?;
+        let mut ready: std::collections::HashMap<String, PathBuf> =
+            std::collections::HashMap::new();
+        for (digest, media_type, size) in &layers {
+            let path = loop {
+                if let Some(p) = ready.get(digest) {
+                    break p.clone();
+                }
+                // The sender goes away when the download ends, well or not.
+                let Ok((d, p)) = rx.recv() else {
+                    return Err(Error::Cancelled);
+                };
+                ready.insert(d, p);
+            };
+            cancel.check()?;
+            root.apply_layer(&path, media_type, &cancel)?;
+            let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+            s.bytes += size;
+            if s.shown {
+                progress.advance(*size);
+            }
+        }
+        Ok(root)
+    });
+    let store_ready = std::sync::Mutex::new(tx);
+    let fetched = client
+        .fetch_blobs_notify(
+            r,
+            &image.manifest.layers,
+            &store,
+            BLOB_CONCURRENCY,
+            job.progress(),
+            job.cancel(),
+            &|digest, path| {
+                let _ = store_ready
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .send((digest.to_owned(), path.to_path_buf()));
+            },
+        )
+        .await;
+    drop(store_ready);
+    let blobs = match fetched {
+        Ok(blobs) => blobs,
+        Err(e) => {
+            // The unpacking thread ends on the closed channel; its error is not the news.
+            let _ = unpack.await;
+            return Err(e.into());
+        }
+    };
+    touch(&blobs);
+    {
+        let mut s = unpacked.lock().unwrap_or_else(|p| p.into_inner());
+        s.shown = true;
+        let progress = job.progress();
+        progress.phase(Phase::Unpacking, Some(total));
+        progress.advance(s.bytes);
+    }
+    unpack
+        .await
+        .map_err(|e| Error::io(work, std::io::Error::other(e)))?
 }
 
 /// Applies the fetched layers to `root`, base first, reporting bytes of layer blobs.
@@ -177,20 +274,18 @@ fn result(r: &ImageRef, digest: &str, dest: &Path, from_cache: bool) -> JobResul
     })
 }
 
-/// Layers → root file system → skeleton → SquashFS → SIF, in `work` (a temp dir on the
-/// cache's file system); returns the finished SIF inside it, for the caller to move.
+/// Root file system → skeleton → SquashFS → SIF, in `work` (a temp dir on the cache's
+/// file system); returns the finished SIF inside it, for the caller to move.
 async fn build_sif(
     r: &ImageRef,
     image: &berth_oci::ResolvedImage,
     platform: &Platform,
-    blobs: &[PathBuf],
+    mut root: RootFs,
     work: &Path,
     job: &JobHandle,
 ) -> Result<PathBuf> {
     let progress = job.progress();
     let cancel = job.cancel().clone();
-    let image_owned = image.clone();
-    let blobs = blobs.to_vec();
     let from = r.to_string();
     let config = image.config.config_value.clone();
     let arch_wanted = platform.architecture.clone();
@@ -198,8 +293,7 @@ async fn build_sif(
     let top_digest = image.top_digest.clone();
     let work_dir = work.to_path_buf();
     let out = tokio::task::spawn_blocking(move || -> Result<PathBuf> {
-        let mut root = RootFs::new(&work_dir)?;
-        apply_layers(&mut root, &image_owned, &blobs, progress.as_ref(), &cancel)?;
+        cancel.check()?;
         let definition = berth_sifbuild::definition_for_pull(&from);
         let arch = berth_sifbuild::detect_arch(&root).unwrap_or_else(|| arch_wanted.clone());
         berth_sifbuild::add_oci_skeleton(

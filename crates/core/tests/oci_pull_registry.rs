@@ -224,3 +224,60 @@ async fn a_private_registry_needs_the_login_kept_in_the_keychain() {
     let done = pull(&t, &reference, &dir.path().join("yes.sif")).await;
     assert_eq!(done.state, JobState::Succeeded, "{:?}", done.error);
 }
+
+/// The manifest's layer digests of an OCI layout's only image.
+fn layer_digests(layout: &Path) -> Vec<String> {
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let blob = |digest: &str| layout.join("blobs/sha256").join(&digest["sha256:".len()..]);
+    let index = read(&layout.join("index.json"));
+    let manifest = read(&blob(index["manifests"][0]["digest"].as_str().unwrap()));
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_layer_fails_the_pull_with_its_digest_error_and_keeps_nothing() {
+    let registry = RegistryPeer::start().unwrap();
+    let img = busybox("bad");
+    registry
+        .push(&img.layout(), img.tag(), "test/damaged", false, false)
+        .unwrap();
+    // Layers unpack as soon as they arrive; the second one's bytes are damaged in the
+    // registry's storage, so its digest check fails after the first may be applied.
+    let digests = layer_digests(&img.layout());
+    assert_eq!(digests.len(), 2);
+    let hex = &digests[1]["sha256:".len()..];
+    let data = registry
+        .storage()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let mut bytes = std::fs::read(&data).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&data, bytes).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let t = transfers(dir.path());
+    let dest = dir.path().join("damaged.sif");
+    let done = pull(
+        &t,
+        &format!("docker://{}/test/damaged:bad", registry.host()),
+        &dest,
+    )
+    .await;
+    assert_eq!(done.state, JobState::Failed);
+    assert_eq!(done.error.unwrap().code, "oci.digest_mismatch");
+    assert!(!dest.exists());
+    // The damaged bytes never enter the shared store (the first failure stops the other
+    // downloads, so whether the first layer got there depends on timing).
+    let store = t.cache().blobs_dir().join("sha256");
+    assert!(!store.join(hex).exists());
+}

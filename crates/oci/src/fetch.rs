@@ -35,6 +35,24 @@ impl RegistryClient {
         progress: Arc<dyn Progress>,
         cancel: &Cancel,
     ) -> Result<Vec<PathBuf>> {
+        self.fetch_blobs_notify(r, blobs, store, concurrency, progress, cancel, &|_, _| {})
+            .await
+    }
+
+    /// [`RegistryClient::fetch_blobs`], calling `ready` with each blob's digest and store
+    /// path as soon as it is in the store, verified (at once for those already there), so
+    /// a caller can start on early layers while later ones still download.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn fetch_blobs_notify(
+        &self,
+        r: &ImageRef,
+        blobs: &[Descriptor],
+        store: &BlobStore,
+        concurrency: usize,
+        progress: Arc<dyn Progress>,
+        cancel: &Cancel,
+        ready: &(dyn Fn(&str, &Path) + Sync),
+    ) -> Result<Vec<PathBuf>> {
         let mut paths = Vec::with_capacity(blobs.len());
         for d in blobs {
             paths.push(store.target(&d.digest).ok_or_else(|| {
@@ -56,7 +74,11 @@ impl RegistryClient {
             }
             seen.push(&d.digest);
             let present = store.contains(d);
-            if !present {
+            if present {
+                if let Some(path) = store.target(&d.digest) {
+                    ready(&d.digest, &path);
+                }
+            } else {
                 missing.push((parts.len(), d.clone()));
             }
             parts.push(PartInfo {
@@ -88,7 +110,11 @@ impl RegistryClient {
                     part,
                     done: std::sync::atomic::AtomicU64::new(0),
                 };
-                self.fetch_one(r, &d, &dir, &tracked, cancel).await
+                self.fetch_one(r, &d, &dir, &tracked, cancel).await?;
+                if let Some(path) = store.target(&d.digest) {
+                    ready(&d.digest, &path);
+                }
+                Ok::<(), Error>(())
             }
         }))
         .buffer_unordered(concurrency.max(1))
