@@ -331,6 +331,13 @@ describe("Build page: building", () => {
     });
   });
 
+  test("the scratch template, unsaved, says to save it beside the file it copies", async () => {
+    const { user } = await openBuild();
+    await user.click(screen.getByTestId("build-template-scratch"));
+    const advice = await screen.findByTestId("build-save-first");
+    expect(advice).toHaveTextContent(/Save the definition beside the files it copies: %files on line \d+/);
+  });
+
   test("a definition with placeholders asks for their values, which the build carries", async () => {
     const { backend, user } = await openBuild();
     expect(screen.queryByTestId("build-args")).toBeNull();

@@ -56,6 +56,8 @@ pub fn check_definition(text: &str) -> DefinitionCheckView {
                 stages: pos(def.stages().len()),
                 local_buildable: reason.is_none(),
                 local_reason: reason,
+                relative_files_line: first_relative_source(&def)
+                    .map(|l| u32::try_from(l).unwrap_or(u32::MAX)),
                 executing_sections: executing,
             }
         }
@@ -78,6 +80,7 @@ pub fn check_definition(text: &str) -> DefinitionCheckView {
             local_buildable: false,
             executing_sections: Vec::new(),
             local_reason: Some("Fix the errors first.".into()),
+            relative_files_line: None,
         },
     }
 }
@@ -236,13 +239,18 @@ fn check_sources_have_a_folder(req: &BuildRequest, def: &Definition) -> Result<(
     if saved {
         return Ok(());
     }
-    match host_file_lines(def)
-        .into_iter()
-        .find(|l| !l.src.is_empty() && !Path::new(&l.src).is_absolute())
-    {
-        Some(line) => Err(Error::UnsavedRelativeFiles { line: line.line }),
+    match first_relative_source(def) {
+        Some(line) => Err(Error::UnsavedRelativeFiles { line }),
         None => Ok(()),
     }
+}
+
+/// The line of the first `%files` copy from a relative host path.
+fn first_relative_source(def: &Definition) -> Option<usize> {
+    host_file_lines(def)
+        .into_iter()
+        .find(|l| !l.src.is_empty() && !Path::new(&l.src).is_absolute())
+        .map(|l| l.line)
 }
 
 impl Transfers {
@@ -615,6 +623,9 @@ mod tests {
         );
 
         // %test is stored, not run (as Apptainer's --notest): Berth can build this.
+        assert_eq!(post.relative_files_line, None);
+        let files = check_definition("Bootstrap: scratch\n%files\n  /abs /x\n  rel.txt /y\n");
+        assert_eq!(files.relative_files_line, Some(4));
         let local = check_definition("Bootstrap: scratch\n%runscript\n  echo hi\n%test\n  true\n");
         assert!(
             local.local_buildable && local.local_reason.is_none(),

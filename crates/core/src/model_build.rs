@@ -100,6 +100,9 @@ pub struct DefinitionCheckView {
     pub executing_sections: Vec<String>,
     /// One sentence on why a local build is not possible, when it is not.
     pub local_reason: Option<String>,
+    /// The first `%files` line copying a relative host path: such a definition must be
+    /// saved in a folder before it is built.
+    pub relative_files_line: Option<u32>,
 }
 
 /// A build's log so far.

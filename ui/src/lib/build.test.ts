@@ -11,6 +11,7 @@ import {
   joinPath,
   LOG_KEEP,
   placeholderNames,
+  saveFirstAdvice,
   remoteChoice,
   remoteOf,
   stripAnsi,
@@ -35,6 +36,7 @@ function check(overrides: Partial<DefinitionCheckView> = {}): DefinitionCheckVie
     localBuildable: true,
     executingSections: [],
     localReason: null,
+    relativeFilesLine: null,
     ...overrides,
   };
 }
@@ -266,4 +268,12 @@ describe("the log", () => {
     expect(log.lines[0]).toBe("l5");
     expect(log.truncated).toBe(true);
   });
+});
+
+test("an unsaved definition copying relative paths is told to be saved first", () => {
+  const relative = { ...fakeCheck("Bootstrap: scratch\n%files\n    hello /usr/local/bin/hello\n") };
+  expect(relative.relativeFilesLine).toBe(3);
+  expect(saveFirstAdvice(relative, false)).toMatch(/line 3/);
+  expect(saveFirstAdvice(relative, true)).toBeNull();
+  expect(saveFirstAdvice(fakeCheck("Bootstrap: scratch\n%files\n    /abs/hello /x\n%files from a\n    rel /y\n"), false)).toBeNull();
 });

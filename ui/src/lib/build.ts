@@ -249,6 +249,16 @@ export function buildBlocker(
   return null;
 }
 
+/**
+ * What to do before building an unsaved definition whose `%files` copies relative paths:
+ * they are read from the definition's folder, which it has only once saved (the backend
+ * refuses the build until then).
+ */
+export function saveFirstAdvice(check: DefinitionCheckView | null, saved: boolean): string | null {
+  if (saved || check === null || check.relativeFilesLine === null) return null;
+  return `Save the definition beside the files it copies: %files on line ${check.relativeFilesLine} names a path relative to the definition's folder.`;
+}
+
 export type BuildForm = {
   text: string;
   path: string | null;

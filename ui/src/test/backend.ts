@@ -105,12 +105,15 @@ export function fakeCheck(text: string): DefinitionCheckView {
   let bootstrap: string | null = null;
   let from: string | null = null;
   let inHeader = true;
+  let inHostFiles = false;
+  let relativeFilesLine: number | null = null;
   text.split(/\r\n|\r|\n/).forEach((line, i) => {
     const n = i + 1;
     const section = /^%([A-Za-z]+)/.exec(line);
     if (section) {
       inHeader = false;
       const name = section[1].toLowerCase();
+      inHostFiles = name === "files" && !/^%files\s+from\b/i.test(line);
       if (!SECTIONS.includes(name)) {
         errors.push({
           line: n,
@@ -123,6 +126,10 @@ export function fakeCheck(text: string): DefinitionCheckView {
         executing.push(`%${name}`);
       }
       return;
+    }
+    const source = line.trim().split(/\s+/)[0] ?? "";
+    if (inHostFiles && source !== "" && !source.startsWith("#") && !source.startsWith("/") && relativeFilesLine === null) {
+      relativeFilesLine = n;
     }
     if (!inHeader) return;
     const header = /^(\s*)([A-Za-z][A-Za-z0-9]*)\s*:\s*(.*)$/.exec(line);
@@ -138,7 +145,17 @@ export function fakeCheck(text: string): DefinitionCheckView {
     errors.unshift({ line: 1, column: 1, code: "def.no_bootstrap", message: "the header has no Bootstrap: line", hint: "Start the file with a line like Bootstrap: docker." });
   }
   if (errors.length > 0) {
-    return { errors, warnings: [], bootstrap: null, from: null, stages: 0, localBuildable: false, executingSections: [], localReason: "Fix the errors first." };
+    return {
+      errors,
+      warnings: [],
+      bootstrap: null,
+      from: null,
+      stages: 0,
+      localBuildable: false,
+      executingSections: [],
+      localReason: "Fix the errors first.",
+      relativeFilesLine: null,
+    };
   }
   const agentLocal = LOCAL_AGENTS.includes(bootstrap ?? "");
   const localBuildable = agentLocal && executing.length === 0;
@@ -147,7 +164,7 @@ export function fakeCheck(text: string): DefinitionCheckView {
     : executing.length > 0
       ? `${executing.join(", ")} run${executing.length === 1 ? "s" : ""} commands inside the image while it is built, which needs a build service.`
       : `Bootstrap: ${bootstrap} needs a build service; Berth itself starts from docker, library, oras, localimage, scratch bases.`;
-  return { errors, warnings, bootstrap, from, stages: 1, localBuildable, executingSections: executing, localReason };
+  return { errors, warnings, bootstrap, from, stages: 1, localBuildable, executingSections: executing, localReason, relativeFilesLine };
 }
 
 const ALGORITHM_NAMES: Record<KeyAlgorithm, string> = {

@@ -29,4 +29,9 @@ executingSections: Array<string>,
 /**
  * One sentence on why a local build is not possible, when it is not.
  */
-localReason: string | null, };
+localReason: string | null, 
+/**
+ * The first `%files` line copying a relative host path: such a definition must be
+ * saved in a folder before it is built.
+ */
+relativeFilesLine: number | null, };
