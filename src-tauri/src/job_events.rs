@@ -1,9 +1,11 @@
 //! What the app does when a job changes: tell the window, put a pulled image into Local
 //! images, and send an OS notification when a job ends while the window is not in front.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use berth_core::jobs::{JobListener, LogListener};
+use berth_core::jobs::{merge_log_events, JobListener, LogListener};
+use berth_core::model_build::BuildLogEvent;
 use berth_core::model_transfer::{JobKind, JobResult, JobState, JobView};
 use berth_core::LocalImages;
 use tauri::{AppHandle, Emitter, Manager};
@@ -15,9 +17,23 @@ pub const JOB_UPDATED: &str = "job-updated";
 /// Event carrying new build log lines to the UI.
 pub const BUILD_LOG: &str = "build-log";
 
+/// Build output can come thousands of lines a second: lines are sent to the window in
+/// batches, every 50 ms, each burst merged into a few events.
 pub fn log_listener(app: AppHandle) -> LogListener {
+    let pending: Arc<Mutex<Vec<BuildLogEvent>>> = Arc::default();
+    let batch = Arc::clone(&pending);
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let events = std::mem::take(&mut *batch.lock().unwrap_or_else(|p| p.into_inner()));
+        for event in merge_log_events(events) {
+            let _ = app.emit(BUILD_LOG, &event);
+        }
+    });
     Arc::new(move |event| {
-        let _ = app.emit(BUILD_LOG, event);
+        pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event.clone());
     })
 }
 

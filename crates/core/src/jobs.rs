@@ -653,6 +653,23 @@ fn measure(live: &mut Live, now: Instant) {
     };
 }
 
+/// Joins consecutive log events of one job (each continuing where the previous ended) into
+/// one, so a burst of build output crosses to a window as a few events, not thousands.
+pub fn merge_log_events(events: Vec<BuildLogEvent>) -> Vec<BuildLogEvent> {
+    let mut out: Vec<BuildLogEvent> = Vec::new();
+    for e in events {
+        match out.last_mut() {
+            Some(last)
+                if last.job_id == e.job_id && last.index + last.lines.len() as u64 == e.index =>
+            {
+                last.lines.extend(e.lines);
+            }
+            _ => out.push(e),
+        }
+    }
+    out
+}
+
 /// Keeps the newest finished jobs; returns the ids dropped.
 fn trim_history(t: &mut Vec<Live>) -> Vec<String> {
     let mut finished = 0;
@@ -862,6 +879,29 @@ mod tests {
             Jobs::persisted(path).get(&id).unwrap().state,
             JobState::Failed
         );
+    }
+
+    #[test]
+    fn consecutive_log_lines_of_a_job_merge_into_one_event() {
+        let ev = |job: &str, index: u64, line: &str| BuildLogEvent {
+            job_id: job.into(),
+            index,
+            lines: vec![line.into()],
+        };
+        let merged = merge_log_events(vec![
+            ev("a", 0, "one"),
+            ev("a", 1, "two"),
+            ev("b", 0, "other"),
+            ev("a", 2, "three"),
+            ev("a", 3, "four"),
+            ev("a", 7, "after a gap"),
+        ]);
+        let shape: Vec<(&str, u64, usize)> = merged
+            .iter()
+            .map(|e| (e.job_id.as_str(), e.index, e.lines.len()))
+            .collect();
+        assert_eq!(shape, [("a", 0, 2), ("b", 0, 1), ("a", 2, 2), ("a", 7, 1)]);
+        assert_eq!(merged[0].lines, ["one", "two"]);
     }
 
     #[test]
