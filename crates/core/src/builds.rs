@@ -187,9 +187,10 @@ fn definition_dir(req: &BuildRequest) -> PathBuf {
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."))
+        .map_or_else(
+            || PathBuf::from("."),
+            |p| crate::transfers::folder_of(Path::new(p)),
+        )
 }
 
 /// `<definition file stem>.sif`, or `image.sif` for an unsaved definition.
@@ -394,10 +395,7 @@ impl Transfers {
         warn_unused(job, &unused);
         let def = parse_definition(&text)?;
         let dest = self.build_destination(req)?.ok_or(Error::NoPullFolder)?;
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let dir = crate::transfers::folder_of(&dest);
         // Beside the destination, so the final rename stays on one file system and a
         // failed build leaves no file at the destination.
         let tmp = tempfile::Builder::new()

@@ -663,10 +663,7 @@ impl Transfers {
         let path = match given {
             Some(d) if d.is_dir() => d.join(name),
             Some(file) => {
-                let parent = file
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                let parent = folder_of(&file);
                 if !parent.is_dir() {
                     return Err(Error::NotADirectory { path: parent });
                 }
@@ -965,15 +962,19 @@ fn hidden_partial(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.berth-partial"))
 }
 
+/// The folder a file is in; `.` for a bare file name.
+pub(crate) fn folder_of(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 /// Copies a cached image to `dest` through a temporary file beside it, synced and renamed,
 /// so `dest` is never seen half-written.
 async fn copy_into_place(from: &Path, dest: &Path) -> Result<()> {
     let (from, dest) = (from.to_path_buf(), dest.to_path_buf());
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let dir = folder_of(&dest);
         let tmp = tempfile::Builder::new()
             .prefix(".berth-pull-")
             .tempfile_in(&dir)
