@@ -32,4 +32,4 @@ pub use error::{ErrorKind, ParseError, ParseErrors, ParseWarning};
 pub use keyword::{BOOTSTRAP_AGENTS, LOCAL_AGENTS};
 pub use section::{Argument, FileCopy, Section, SectionKind};
 pub use stage::{HeaderLine, Stage};
-pub use template::{expand, has_placeholders, parse_assignment, Expanded, MissingArguments};
+pub use template::{expand, parse_assignment, placeholder_names, Expanded, MissingArguments};

@@ -78,16 +78,23 @@ pub fn expand(text: &str, given: &[(String, String)]) -> Result<Expanded, Missin
     Ok(Expanded { text: out, unused })
 }
 
-/// Whether `text` has any placeholder.
-pub fn has_placeholders(text: &str) -> bool {
+/// The names of `text`'s placeholders, in order of first use: the values a build asks for.
+pub fn placeholder_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
-        if placeholder(&rest[start..]).is_some() {
-            return true;
+        let at = &rest[start..];
+        match placeholder(at) {
+            Some((name, len)) => {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+                rest = &at[len..];
+            }
+            None => rest = &at[2..],
         }
-        rest = &rest[start + 2..];
     }
-    false
+    names
 }
 
 /// `NAME=VALUE` as typed on a command line or in a form: the name must be a valid one.
@@ -162,9 +169,12 @@ mod tests {
     #[test]
     fn other_brace_pairs_are_left_alone() {
         let text = "%runscript\n  docker inspect -f '{{ .Name }}' x {{}} {{ 9x }} {{ unclosed\n";
-        assert!(!has_placeholders(text));
+        assert!(placeholder_names(text).is_empty());
         assert_eq!(expand(text, &[]).unwrap().text, text);
-        assert!(has_placeholders("a {{ b }}"));
+        assert_eq!(
+            placeholder_names("From: {{ OS }}:{{VER}}\n echo {{ OS }} {{ .Go }}"),
+            ["OS", "VER"]
+        );
     }
 
     #[test]

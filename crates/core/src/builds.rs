@@ -58,6 +58,7 @@ pub fn check_definition(text: &str) -> DefinitionCheckView {
                 local_reason: reason,
                 relative_files_line: first_relative_source(&def)
                     .map(|l| u32::try_from(l).unwrap_or(u32::MAX)),
+                placeholders: berth_build::placeholder_names(text),
                 executing_sections: executing,
             }
         }
@@ -81,6 +82,7 @@ pub fn check_definition(text: &str) -> DefinitionCheckView {
             executing_sections: Vec::new(),
             local_reason: Some("Fix the errors first.".into()),
             relative_files_line: None,
+            placeholders: berth_build::placeholder_names(text),
         },
     }
 }
@@ -624,6 +626,9 @@ mod tests {
         assert_eq!(post.relative_files_line, None);
         let files = check_definition("Bootstrap: scratch\n%files\n  /abs /x\n  rel.txt /y\n");
         assert_eq!(files.relative_files_line, Some(4));
+        let args =
+            check_definition("Bootstrap: docker\nFrom: alpine:{{ TAG }}\n%arguments\n  TAG=3\n");
+        assert_eq!(args.placeholders, ["TAG"]);
         let local = check_definition("Bootstrap: scratch\n%runscript\n  echo hi\n%test\n  true\n");
         assert!(
             local.local_buildable && local.local_reason.is_none(),
@@ -709,7 +714,7 @@ mod tests {
     fn names_come_from_the_definition_file() {
         let mut req = BuildRequest {
             definition: String::new(),
-            definition_path: Some("/work/defs/ubuntu.def".into()),
+            definition_path: Some("/home/ana/defs/ubuntu.def".into()),
             mode: BuildMode::Remote,
             remote: None,
             builder_url: None,
@@ -722,7 +727,7 @@ mod tests {
             build_args: Vec::new(),
         };
         assert_eq!(default_name(&req), "ubuntu.sif");
-        assert_eq!(definition_dir(&req), PathBuf::from("/work/defs"));
+        assert_eq!(definition_dir(&req), PathBuf::from("/home/ana/defs"));
         req.definition_path = None;
         assert_eq!(default_name(&req), "image.sif");
         assert_eq!(definition_dir(&req), PathBuf::from("."));

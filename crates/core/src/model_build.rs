@@ -103,6 +103,8 @@ pub struct DefinitionCheckView {
     /// The first `%files` line copying a relative host path: such a definition must be
     /// saved in a folder before it is built.
     pub relative_files_line: Option<u32>,
+    /// `{{ NAME }}` placeholders a build needs values for, in order of first use.
+    pub placeholders: Vec<String>,
 }
 
 /// A build's log so far.

@@ -220,21 +220,7 @@ async fn cancel_stops_the_build_on_the_builder() {
     .await;
     let t = w.transfers(Jobs::in_memory());
     let req = w.request("cancelled.sif");
-    let job = t.begin_build(&req, None).unwrap();
-    let id = job.id().to_owned();
-    let run = tokio::spawn({
-        let t = t.clone();
-        async move { t.run_build(req, job).await }
-    });
-    wait_for(|| {
-        t.jobs()
-            .log(&id)
-            .unwrap()
-            .lines
-            .iter()
-            .any(|l| l == "line 1")
-    })
-    .await;
+    let (id, run) = start_until_logged(&t, req, "line 1").await;
     t.jobs().cancel(&id).unwrap();
     let v = run.await.unwrap();
     assert_eq!(v.state, JobState::Cancelled);
@@ -290,21 +276,7 @@ async fn a_build_interrupted_by_quitting_is_reattached_on_retry() {
     let store = w.dirs.config().join("jobs.json");
     let t = w.transfers(Jobs::persisted(store.clone()));
     let req = w.request("reattached.sif");
-    let job = t.begin_build(&req, None).unwrap();
-    let id = job.id().to_owned();
-    let run = tokio::spawn({
-        let t = t.clone();
-        async move { t.run_build(req, job).await }
-    });
-    wait_for(|| {
-        t.jobs()
-            .log(&id)
-            .unwrap()
-            .lines
-            .iter()
-            .any(|l| l == "line 2")
-    })
-    .await;
+    let (id, run) = start_until_logged(&t, req, "line 2").await;
     // Berth stops: the task is gone mid-stream, the builder goes on.
     run.abort();
     let _ = run.await;
@@ -360,6 +332,22 @@ async fn refusals_come_before_anything_is_sent() {
     assert_eq!(e.code(), "pull.destination_exists");
     assert_eq!(std::fs::read(w.path("taken.sif")).unwrap(), b"keep me");
     assert!(w.builder.builds().is_empty());
+}
+
+/// Starts a build in the background and returns once its log has `line`.
+async fn start_until_logged(
+    t: &Arc<Transfers>,
+    req: BuildRequest,
+    line: &str,
+) -> (String, tokio::task::JoinHandle<JobView>) {
+    let job = t.begin_build(&req, None).unwrap();
+    let id = job.id().to_owned();
+    let run = tokio::spawn({
+        let t = t.clone();
+        async move { t.run_build(req, job).await }
+    });
+    wait_for(|| t.jobs().log(&id).unwrap().lines.iter().any(|l| l == line)).await;
+    (id, run)
 }
 
 async fn wait_for(mut ok: impl FnMut() -> bool) {

@@ -303,17 +303,6 @@ export function buildArgLines(text: string): string[] {
     .filter((l) => l !== "");
 }
 
-const PLACEHOLDER = /\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}/g;
-
-/** The `{{ NAME }}` placeholders a definition uses, in order of first use (as the backend reads them). */
-export function placeholderNames(text: string): string[] {
-  const names: string[] = [];
-  for (const m of text.matchAll(PLACEHOLDER)) {
-    if (!names.includes(m[1])) names.push(m[1]);
-  }
-  return names;
-}
-
 /** Follow a build already submitted to `remote`'s builder, writing to `destination`. */
 export function attachRequest(
   buildId: string,

@@ -93,6 +93,15 @@ const SECTIONS = ["setup", "files", "post", "environment", "runscript", "startsc
 const EXECUTING = ["setup", "post", "test"];
 const LOCAL_AGENTS = ["docker", "library", "oras", "localimage", "scratch"];
 
+/** As the Rust parser names placeholders: `{{ NAME }}`, each once, in order of first use. */
+function fakePlaceholders(text: string): string[] {
+  const names: string[] = [];
+  for (const m of text.matchAll(/\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}/g)) {
+    if (!names.includes(m[1])) names.push(m[1]);
+  }
+  return names;
+}
+
 /**
  * A small stand-in for the Rust parser: a `Bootstrap:` is required, unknown `%sections`
  * are errors, unknown header keys are warnings; sections that run commands and agents
@@ -155,6 +164,7 @@ export function fakeCheck(text: string): DefinitionCheckView {
       executingSections: [],
       localReason: "Fix the errors first.",
       relativeFilesLine: null,
+      placeholders: fakePlaceholders(text),
     };
   }
   const agentLocal = LOCAL_AGENTS.includes(bootstrap ?? "");
@@ -164,7 +174,7 @@ export function fakeCheck(text: string): DefinitionCheckView {
     : executing.length > 0
       ? `${executing.join(", ")} run${executing.length === 1 ? "s" : ""} commands inside the image while it is built, which needs a build service.`
       : `Bootstrap: ${bootstrap} needs a build service; Berth itself starts from docker, library, oras, localimage, scratch bases.`;
-  return { errors, warnings, bootstrap, from, stages: 1, localBuildable, executingSections: executing, localReason, relativeFilesLine };
+  return { errors, warnings, bootstrap, from, stages: 1, localBuildable, executingSections: executing, localReason, relativeFilesLine, placeholders: fakePlaceholders(text) };
 }
 
 const ALGORITHM_NAMES: Record<KeyAlgorithm, string> = {

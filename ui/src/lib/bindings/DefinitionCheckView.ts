@@ -34,4 +34,8 @@ localReason: string | null,
  * The first `%files` line copying a relative host path: such a definition must be
  * saved in a folder before it is built.
  */
-relativeFilesLine: number | null, };
+relativeFilesLine: number | null, 
+/**
+ * `{{ NAME }}` placeholders a build needs values for, in order of first use.
+ */
+placeholders: Array<string>, };

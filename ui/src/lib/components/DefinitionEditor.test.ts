@@ -8,7 +8,7 @@ import DefinitionEditor from "./DefinitionEditor.svelte";
 
 const TEXT = "Bootstrap: docker\nFrom: ubuntu\n%bogus\n  note 😀 here\n";
 
-function setup(issues = editorIssues(TEXT, { errors: [], warnings: [], bootstrap: null, from: null, stages: 0, localBuildable: false, executingSections: [], localReason: null, relativeFilesLine: null })) {
+function setup(issues = editorIssues(TEXT, { errors: [], warnings: [], bootstrap: null, from: null, stages: 0, localBuildable: false, executingSections: [], localReason: null, relativeFilesLine: null, placeholders: [] })) {
   const changes: string[] = [];
   const result = render(DefinitionEditor, { text: TEXT, issues, label: "Definition file x.def", onchange: (t: string) => changes.push(t) });
   const content = result.container.querySelector<HTMLElement>(".cm-content");
@@ -37,6 +37,7 @@ test("marks errors and warnings with the message and the hint", () => {
     executingSections: [],
     localReason: null,
     relativeFilesLine: null,
+    placeholders: [],
   });
   const { container, view } = setup(issues);
   expect(container.querySelector(".cm-lintRange-error")).toHaveTextContent("%bogus");
